@@ -1,0 +1,157 @@
+"""Expressions and templates: Jinja2's sandbox, strict about undefined names.
+
+* ``evaluate("nodes.a.output > 3", scope)`` evaluates a bare expression (``when``).
+* ``render(value, scope)`` renders every string inside a JSON value; a string that
+  is exactly one ``{{ expr }}`` yields the expression's native value.
+
+Compiled expressions and templates are cached by their source text, so a run
+(and every later run) compiles each one once. An undefined name is an
+:class:`ExpressionError` naming it — also for a lone ``{{ expr }}``, where Jinja
+itself would hand back an Undefined object without raising.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+__all__ = ["ExpressionError", "check_expression", "check_templates", "evaluate", "render"]
+
+_LONE = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
+
+
+class ExpressionError(ValueError):
+    """An expression that does not parse, names something undefined, or fails."""
+
+
+class _Undefined(StrictUndefined):
+    """Undefined whose message is one short sentence naming the missing name."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        return f"undefined name '{self._undefined_name}'"
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    """The sandbox, where ``.name`` on a mapping is always the key, never a method."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+_env = _Environment(undefined=_Undefined, autoescape=False, keep_trailing_newline=True)
+_env.globals.clear()
+_env.globals.update(len=len, min=min, max=max, abs=abs, round=round, int=int, float=float,
+                    str=str)
+
+
+@lru_cache(maxsize=4096)
+def _compiled_expression(source: str) -> Any:
+    try:
+        return _env.compile_expression(source, undefined_to_none=False)
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(f"invalid expression {source!r}: {exc.message}") from None
+
+
+@lru_cache(maxsize=4096)
+def _compiled_template(source: str) -> Any:
+    try:
+        return _env.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(f"invalid template {source!r}: {exc.message}") from None
+
+
+def _check_defined(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value
+
+
+def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
+    """Evaluate a bare expression; raise :class:`ExpressionError` on any failure."""
+    compiled = _compiled_expression(source)
+    try:
+        return _check_defined(compiled(**scope))
+    except UndefinedError as exc:
+        raise ExpressionError(f"{exc.message} in {source!r}") from None
+    except SecurityError as exc:
+        raise ExpressionError(f"not allowed in {source!r}: {exc}") from None
+    except Exception as exc:  # arithmetic, type errors … of the user's expression
+        raise ExpressionError(f"{type(exc).__name__}: {exc} in {source!r}") from None
+
+
+def render_string(text: str, scope: Mapping[str, Any]) -> Any:
+    """Render one string; exactly one ``{{ expr }}`` yields its native value."""
+    if "{" not in text:
+        return text
+    lone = _LONE.match(text)
+    if lone and "{{" not in lone.group("expr") and "}}" not in lone.group("expr"):
+        return evaluate(lone.group("expr").strip(), scope)
+    template = _compiled_template(text)
+    try:
+        return template.render(**scope)
+    except UndefinedError as exc:
+        raise ExpressionError(f"{exc.message} in {text!r}") from None
+    except SecurityError as exc:
+        raise ExpressionError(f"not allowed in {text!r}: {exc}") from None
+    except Exception as exc:
+        raise ExpressionError(f"{type(exc).__name__}: {exc} in {text!r}") from None
+
+
+def render(value: Any, scope: Mapping[str, Any]) -> Any:
+    """Render every string inside a JSON value (keys are left as they are)."""
+    if isinstance(value, str):
+        return render_string(value, scope)
+    if isinstance(value, list):
+        return [render(v, scope) for v in value]
+    if isinstance(value, dict):
+        return {k: render(v, scope) for k, v in value.items()}
+    return value
+
+
+def check_expression(source: str) -> str | None:
+    """The syntax error of a bare expression, or ``None`` when it parses."""
+    if not source.strip():
+        return "empty expression"
+    try:
+        _compiled_expression(source)
+    except ExpressionError as exc:
+        return str(exc)
+    return None
+
+
+def check_templates(value: Any) -> str | None:
+    """The first syntax error among the templates inside a JSON value, or ``None``."""
+    if isinstance(value, str):
+        if "{" not in value:
+            return None
+        lone = _LONE.match(value)
+        if lone and "{{" not in lone.group("expr") and "}}" not in lone.group("expr"):
+            return check_expression(lone.group("expr").strip())
+        try:
+            _compiled_template(value)
+        except ExpressionError as exc:
+            return str(exc)
+        return None
+    if isinstance(value, list):
+        for v in value:
+            if err := check_templates(v):
+                return err
+    if isinstance(value, dict):
+        for v in value.values():
+            if err := check_templates(v):
+                return err
+    return None

@@ -1,0 +1,250 @@
+"""Validation of a flow: every problem, each tied to its node or edge.
+
+Errors block a run; warnings do not. The graph analysis uses networkx graphs
+built from the model for the occasion (the model itself stays plain Python).
+The designer calls :func:`validate` on every edit (debounced), the CLI's
+``validate`` prints the same list, and ``run`` refuses a flow with errors.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import networkx as nx
+
+from engine.expressions import _LONE, check_expression, check_templates
+from engine.kinds import KINDS, ConfigField
+from engine.model import Edge, Flow
+
+__all__ = ["Problem", "build_graph", "has_errors", "validate"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. ``node`` or ``edge`` (an index into ``flow.edges``) says where."""
+
+    severity: str  # "error" | "warning"
+    message: str
+    node: str | None = None
+    edge: int | None = None
+    field: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def format(self, source: str) -> str:
+        """``FILE: node 'id': message`` (or ``FILE: message`` for flow-level problems)."""
+        prefix = f"{source}: "
+        if self.node is not None:
+            prefix += f"node '{self.node}': "
+        elif self.edge is not None:
+            prefix += f"edge {self.edge}: "
+        tag = "" if self.is_error else "warning: "
+        return f"{prefix}{tag}{self.message}"
+
+
+def has_errors(problems: list[Problem]) -> bool:
+    return any(p.is_error for p in problems)
+
+
+def build_graph(flow: Flow) -> nx.MultiDiGraph:
+    """A networkx view of the flow: nodes by id, one edge per flow edge (``index`` attr)."""
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(n.id for n in flow.nodes)
+    for i, e in enumerate(flow.edges):
+        if e.source in graph and e.target in graph:
+            graph.add_edge(e.source, e.target, index=i)
+    return graph
+
+
+def _lone_template(value: Any) -> bool:
+    return isinstance(value, str) and _LONE.match(value) is not None
+
+
+def _field_problem(spec: ConfigField, value: Any, config: dict[str, Any]) -> str | None:
+    t = spec.type
+    if t == "string" and not isinstance(value, str):
+        return "must be a string"
+    if t in ("number", "integer", "boolean") and _lone_template(value):
+        return None
+    if t == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return "must be a number"
+    if t == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+        return "must be an integer"
+    if t == "boolean" and not isinstance(value, bool):
+        return "must be true or false"
+    if t == "code":
+        if not isinstance(value, str):
+            return "must be Python source text"
+        try:
+            compile(value, "<python node>", "exec")
+        except SyntaxError as exc:
+            return f"Python syntax error on line {exc.lineno}: {exc.msg}"
+    if t == "args":
+        if isinstance(value, str):
+            if config.get("shell") is not True:
+                return "a command given as one string needs \"shell\": true; give a list of "\
+                       "arguments otherwise"
+        elif not (isinstance(value, list) and value and all(isinstance(a, str) for a in value)):
+            return "must be a non-empty list of strings (or a string with \"shell\": true)"
+    if t == "map" and not isinstance(value, dict):
+        return "must be an object of name -> value"
+    if t == "list" and not isinstance(value, list):
+        return "must be a list"
+    if t == "choice" and value not in spec.choices and not _lone_template(value):
+        return f"must be one of {', '.join(spec.choices)}"
+    return None
+
+
+def _check_config(flow: Flow, out: list[Problem]) -> None:
+    for node in flow.nodes:
+        spec = KINDS.get(node.kind)
+        if spec is None:
+            out.append(Problem("error", f"unknown kind '{node.kind}'", node=node.id,
+                               field="kind"))
+            continue
+        config = node.cfg
+        for f in spec.fields:
+            if f.required and f.name not in config:
+                out.append(Problem("error", f"config '{f.name}' is required for a {node.kind} "
+                                   "node", node=node.id, field=f"config.{f.name}"))
+        for key, value in config.items():
+            f = spec.field_map.get(key)
+            if f is None:
+                out.append(Problem("error", f"unknown config key '{key}'", node=node.id,
+                                   field=f"config.{key}"))
+                continue
+            if msg := _field_problem(f, value, config):
+                out.append(Problem("error", f"config '{key}' {msg}", node=node.id,
+                                   field=f"config.{key}"))
+            elif f.type != "code" and (err := check_templates(value)):
+                out.append(Problem("error", err, node=node.id, field=f"config.{key}"))
+        if node.kind == "http" and "json" in config and "body" in config:
+            out.append(Problem("error", "give either 'json' or 'body', not both", node=node.id,
+                               field="config.body"))
+        status = config.get("ok_status")
+        if isinstance(status, list) and not all(
+                isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599
+                for s in status):
+            out.append(Problem("error", "config 'ok_status' must list HTTP status codes",
+                               node=node.id, field="config.ok_status"))
+
+
+def _check_edges(flow: Flow, out: list[Problem]) -> list[Edge]:
+    """Edge-local checks; returns the edges whose ends exist."""
+    good: list[Edge] = []
+    seen: set[tuple[str, str, str]] = set()
+    for i, e in enumerate(flow.edges):
+        missing = [n for n in (e.source, e.target) if not flow.has_node(n)]
+        if missing:
+            out.append(Problem("error", f"edge {e.source} -> {e.target} names a node that does "
+                               f"not exist: '{missing[0]}'", edge=i))
+            continue
+        good.append(e)
+        ident = (e.source, e.target, e.on or "success")
+        if ident in seen:
+            out.append(Problem("error", f"duplicate edge {e.source} -> {e.target}", edge=i))
+        seen.add(ident)
+        if e.when is not None and (err := check_expression(e.when)):
+            out.append(Problem("error", err, edge=i, field="when"))
+        if e.when is not None and e.default:
+            out.append(Problem("error", "an edge cannot have both 'when' and 'default'",
+                               edge=i, field="default"))
+        if e.is_error and (e.when is not None or e.default):
+            out.append(Problem("error", "an error edge takes no 'when' or 'default'", edge=i))
+        if flow.node(e.target).kind == "start":
+            out.append(Problem("error", "no edge may lead into the start node", edge=i))
+        if flow.node(e.source).kind == "end":
+            out.append(Problem("error", "no edge may leave an end node", edge=i))
+    return good
+
+
+def _check_nodes(flow: Flow, out: list[Problem]) -> None:
+    for node in flow.nodes:
+        outgoing = [e for e in flow.edges_from(node.id) if not e.is_error]
+        incoming = flow.edges_to(node.id)
+        defaults = [e for e in outgoing if e.default]
+        if len(defaults) > 1:
+            out.append(Problem("error", "more than one default edge", node=node.id))
+        if node.kind == "branch" and not outgoing:
+            out.append(Problem("error", "a branch needs at least one outgoing edge",
+                               node=node.id))
+        if isinstance(node.join, dict) and node.join["min"] > len(incoming):
+            out.append(Problem("error", f"join needs {node.join['min']} arrivals but only "
+                               f"{len(incoming)} edges lead here", node=node.id, field="join"))
+        if node.cancel_others and node.join in (None, "all"):
+            out.append(Problem("warning", "cancel_others has an effect only with join \"any\" "
+                               "or {\"min\": N}", node=node.id, field="cancel_others"))
+        for target in node.cancels or []:
+            if not flow.has_node(target):
+                out.append(Problem("error", f"cancels names a node that does not exist: "
+                                   f"'{target}'", node=node.id, field="cancels"))
+        if node.kind == "start" and node.retry:
+            out.append(Problem("warning", "retry has no effect on a start node", node=node.id))
+
+
+def _check_graph(flow: Flow, good: list[Edge], out: list[Problem]) -> None:
+    starts = [n.id for n in flow.nodes if n.kind == "start"]
+    ends = [n.id for n in flow.nodes if n.kind == "end"]
+    if not starts:
+        out.append(Problem("error", "the flow has no start node"))
+    elif len(starts) > 1:
+        for extra in starts[1:]:
+            out.append(Problem("error", f"more than one start node (also '{starts[0]}')",
+                               node=extra))
+    if not ends:
+        out.append(Problem("error", "the flow has no end node"))
+    graph = nx.DiGraph()
+    graph.add_nodes_from(n.id for n in flow.nodes)
+    graph.add_edges_from((e.source, e.target) for e in good)
+    cyclic = False
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        pass
+    else:
+        cyclic = True
+        path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
+        out.append(Problem("error", f"the flow has a cycle: {path}", node=cycle[0][0]))
+    if len(starts) == 1:
+        reachable = nx.descendants(graph, starts[0]) | {starts[0]}
+        for n in flow.nodes:
+            if n.id not in reachable:
+                out.append(Problem("error", "not reachable from the start node", node=n.id))
+    if ends and not cyclic:
+        reaches_end: set[str] = set(ends)
+        for end in ends:
+            reaches_end |= nx.ancestors(graph, end)
+        for n in flow.nodes:
+            if n.id not in reaches_end:
+                out.append(Problem("warning", "no path from this node reaches an end node",
+                                   node=n.id))
+
+
+def _check_inputs(flow: Flow, out: list[Problem]) -> None:
+    if flow.inputs is None:
+        return
+    for name, decl in flow.inputs.items():
+        if not isinstance(decl, dict) or "type" not in decl:
+            out.append(Problem("error", f"input '{name}' needs a type", field=f"inputs.{name}"))
+
+
+def validate(flow: Flow) -> list[Problem]:
+    """Every error and warning of ``flow``, flow-level first, then by node and edge."""
+    out: list[Problem] = []
+    _check_inputs(flow, out)
+    good = _check_edges(flow, out)
+    _check_graph(flow, good, out)
+    _check_nodes(flow, out)
+    _check_config(flow, out)
+    return out
+
+
+def problems_json(problems: list[Problem]) -> str:
+    return json.dumps([p.to_dict() for p in problems], indent=2)
