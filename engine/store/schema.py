@@ -66,6 +66,7 @@ runs = Table(
     Column("detached", Boolean, nullable=False, default=False),  # queued for workers
     Column("owner", String(200)),             # the process executing it ("host:pid:token")
     Column("lease_until", Float),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
     Index("ix_runs_status", "status"),
     Index("ix_runs_created_at", "created_at"),
 )
@@ -86,6 +87,7 @@ node_states = Table(
     Column("decision", JSON),         # approval: {approved, by, comment}
     Column("claimed_by", String(200)),
     Column("lease_until", Float),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
     Index("ix_node_states_status", "status"),
 )
 

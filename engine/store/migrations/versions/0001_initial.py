@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("detached", sa.Boolean, nullable=False),
         sa.Column("owner", sa.String(200)),
         sa.Column("lease_until", sa.Float),
+        sa.Column("cancel_requested", sa.Boolean, nullable=False),
     )
     op.create_index("ix_runs_status", "runs", ["status"])
     op.create_index("ix_runs_created_at", "runs", ["created_at"])
@@ -70,6 +71,7 @@ def upgrade() -> None:
         sa.Column("decision", sa.JSON),
         sa.Column("claimed_by", sa.String(200)),
         sa.Column("lease_until", sa.Float),
+        sa.Column("cancel_requested", sa.Boolean, nullable=False),
     )
     op.create_index("ix_node_states_status", "node_states", ["status"])
     op.create_table(
