@@ -140,3 +140,56 @@ settings = Table(
     Column("key", String(200), primary_key=True),
     Column("value", JSON),
 )
+
+
+# --- auth: users, tokens, login throttling, audit log (migration 0002) -----------------------
+
+users = Table(
+    "users", metadata,
+    Column("username", String(200), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("roles", JSON, nullable=False),            # a list of role names
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("tokens_valid_after", Float),              # access tokens issued before are refused
+)
+
+refresh_tokens = Table(
+    "refresh_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 hex; the token is never stored
+    Column("family", String(32), nullable=False),
+    Column("username", String(200), nullable=False),
+    Column("issued_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Index("ix_refresh_tokens_family", "family"),
+    Index("ix_refresh_tokens_username", "username"),
+)
+
+revoked_tokens = Table(
+    "revoked_tokens", metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),      # may be deleted after this time
+)
+
+login_failures = Table(
+    "login_failures", metadata,
+    Column("key", String(300), primary_key=True),     # "user:NAME" or "addr:ADDRESS"
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),
+    Column("actor", String(200)),
+    Column("action", String(64), nullable=False),
+    Column("target", String(300)),
+    Column("address", String(100)),
+    Column("detail", JSON),
+    Index("ix_audit_log_ts", "ts"),
+)
