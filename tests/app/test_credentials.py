@@ -1,0 +1,105 @@
+"""Refresh tokens go to the OS keyring only; unsafe backends are refused."""
+
+from __future__ import annotations
+
+import os
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import KeyringError, PasswordDeleteError
+
+from app.credentials import TokenVault, keyring_problem
+
+
+class MemoryKeyring(KeyringBackend):
+    """An in-memory backend for unit tests (what a Secret Service would keep)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.items:
+            raise PasswordDeleteError("not found")
+        del self.items[(service, username)]
+
+
+@pytest.fixture
+def memory_keyring():
+    previous = keyring.get_keyring()
+    kr = MemoryKeyring()
+    keyring.set_keyring(kr)
+    yield kr
+    keyring.set_keyring(previous)
+
+
+def test_token_round_trip_and_delete(memory_keyring: MemoryKeyring) -> None:
+    vault = TokenVault("https://flow.example", "ada")
+    vault.save("refresh-1")
+    assert memory_keyring.items == {("flowdesk:https://flow.example", "ada"): "refresh-1"}
+    assert TokenVault("https://flow.example", "ada").load() == "refresh-1"
+    assert TokenVault("https://other.example", "ada").load() is None
+    vault.save(None)
+    assert memory_keyring.items == {}
+    vault.delete()  # deleting twice is harmless
+
+
+def test_plaintext_backend_is_refused(tmp_path) -> None:
+    from keyrings.alt.file import PlaintextKeyring
+
+    previous = keyring.get_keyring()
+    plain = PlaintextKeyring()
+    plain.file_path = str(tmp_path / "plain.cfg")  # type: ignore[misc]
+    keyring.set_keyring(plain)
+    try:
+        assert "plain file" in (keyring_problem() or "")
+        with pytest.raises(KeyringError):
+            TokenVault("https://flow.example", "ada").save("secret-token")
+        assert not (tmp_path / "plain.cfg").exists() or \
+            "secret-token" not in (tmp_path / "plain.cfg").read_text()
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_missing_keyring_is_refused() -> None:
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FailKeyring())
+    try:
+        assert "no system keyring" in (keyring_problem() or "")
+        assert TokenVault("https://flow.example", "ada").load() is None
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.mark.keyring
+def test_real_secret_service_keeps_the_token() -> None:
+    """Against gnome-keyring under dbus-run-session (tests/run.sh sets it up)."""
+    if os.environ.get("FLOWDESK_REAL_KEYRING") != "1":
+        if os.environ.get("FLOWDESK_REQUIRE_KEYRING") == "1":
+            pytest.fail("a real Secret Service is required (FLOWDESK_REQUIRE_KEYRING=1) but "
+                        "tests/run.sh found no dbus-run-session/gnome-keyring")
+        pytest.skip("no real Secret Service here (run through tests/run.sh)")
+    from keyring.backends.SecretService import Keyring as SecretServiceKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(SecretServiceKeyring())
+    try:
+        assert keyring_problem() is None
+        vault = TokenVault("https://flow.example", "grace")
+        vault.save("refresh-real")
+        assert TokenVault("https://flow.example", "grace").load() == "refresh-real"
+        vault.delete()
+        assert vault.load() is None
+    finally:
+        keyring.set_keyring(previous)
