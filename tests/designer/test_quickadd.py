@@ -1,0 +1,72 @@
+"""The quick-add popup: typing filters, arrows move, Enter or a click picks, Esc closes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from designer.quickadd import QuickAddPopup
+from engine.kinds import KINDS
+
+
+def _popup(qtbot) -> QuickAddPopup:
+    popup = QuickAddPopup()
+    qtbot.addWidget(popup)
+    popup.popup_at(QPoint(100, 100))
+    qtbot.waitUntil(popup.isVisible)
+    return popup
+
+
+def test_typing_filters_and_enter_picks_the_highlighted_kind(qtbot) -> None:
+    popup = _popup(qtbot)
+    assert popup.visible_kinds() == list(KINDS)
+    QTest.keyClicks(popup.search, "http")
+    assert popup.visible_kinds() == ["http"]
+    with qtbot.waitSignal(popup.kindChosen) as chosen:
+        QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    assert chosen.args == ["http"]
+    assert not popup.isVisible()
+
+
+def test_arrow_keys_move_through_matches(qtbot) -> None:
+    popup = _popup(qtbot)
+    QTest.keyClicks(popup.search, "wait")  # delay and approval both mention waiting
+    matches = popup.visible_kinds()
+    assert set(matches) == {"delay", "approval"}
+    assert popup.current_kind() == matches[0]
+    QTest.keyClick(popup.search, Qt.Key.Key_Down)
+    assert popup.current_kind() == matches[1]
+    QTest.keyClick(popup.search, Qt.Key.Key_Up)
+    assert popup.current_kind() == matches[0]
+
+
+def test_clicking_an_entry_picks_it(qtbot) -> None:
+    popup = _popup(qtbot)
+    item = popup.list.item(list(KINDS).index("python"))
+    rect = popup.list.visualItemRect(item)
+    with qtbot.waitSignal(popup.kindChosen) as chosen:
+        QTest.mouseClick(popup.list.viewport(), Qt.MouseButton.LeftButton,
+                         Qt.KeyboardModifier.NoModifier, rect.center())
+    assert chosen.args == ["python"]
+
+
+def test_escape_closes_without_choosing(qtbot) -> None:
+    popup = _popup(qtbot)
+    chosen: list[str] = []
+    popup.kindChosen.connect(chosen.append)
+    QTest.keyClicks(popup.search, "sh")
+    with qtbot.waitSignal(popup.cancelled):
+        QTest.keyClick(popup.search, Qt.Key.Key_Escape)
+    assert not popup.isVisible()
+    assert chosen == []
+
+
+def test_enter_with_no_match_does_nothing(qtbot) -> None:
+    popup = _popup(qtbot)
+    chosen: list[str] = []
+    popup.kindChosen.connect(chosen.append)
+    QTest.keyClicks(popup.search, "no such kind at all")
+    assert popup.visible_kinds() == []
+    QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    assert chosen == []
+    assert popup.isVisible()
