@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from engine.model import (
     EDGE_FIELDS,
     FLOW_FIELDS,
     FORMAT,
+    ID_RE,
     INPUT_TYPES,
     NODE_FIELDS,
     Edge,
@@ -29,7 +29,8 @@ from engine.model import (
     Node,
 )
 
-ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+__all__ = ["ID_RE", "FlowFileError", "dumps", "flow_from_dict", "input_value_ok", "load_flow",
+           "loads", "save_flow"]
 
 
 class FlowFileError(ValueError):

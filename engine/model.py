@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,9 @@ EDGE_FIELDS = ("from", "to", "when", "default", "on", "label")
 FLOW_FIELDS = ("format", "name", "description", "inputs", "concurrency", "nodes", "edges")
 INPUT_TYPES = ("string", "integer", "number", "boolean", "object", "array")
 DEFAULT_CONCURRENCY = 8
+# What a node id (and an input name) looks like.
+ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+ID_RE = re.compile(ID_PATTERN)
 
 _edge_keys = itertools.count(1)
 
@@ -129,6 +133,13 @@ class ModelError(ValueError):
     """An edit that the model refuses (unknown id, duplicate id, …)."""
 
 
+def _check_id(node_id: object) -> None:
+    """Refuse an id that could not be saved and loaded again."""
+    if not isinstance(node_id, str) or not ID_RE.match(node_id):
+        raise ModelError(f"'{node_id}' is not a valid node id: use a letter or _ followed by "
+                         "letters, digits, _ or -")
+
+
 class Flow:
     """A flow definition (format ``flowdesk/1``) that announces its changes."""
 
@@ -218,6 +229,7 @@ class Flow:
 
     # -- nodes -------------------------------------------------------------
     def add_node(self, node: Node, index: int | None = None) -> int:
+        _check_id(node.id)
         if node.id in self._by_id:
             raise ModelError(f"a node with id '{node.id}' already exists")
         index = len(self.nodes) if index is None else index
@@ -235,7 +247,7 @@ class Flow:
         removed: list[tuple[int, Edge]] = []
         for edge in list(self.edges_of(node_id)):
             removed.append((self.edges.index(edge), edge))
-        for index, edge in sorted(removed, key=lambda p: -p[0]):
+        for _index, edge in sorted(removed, key=lambda p: -p[0]):
             self.remove_edge(edge.key)
         index = self.nodes.index(node)
         del self.nodes[index]
@@ -265,6 +277,7 @@ class Flow:
         """Change a node's id, rewriting edges and ``cancels`` lists that name it."""
         if new_id == old_id:
             return
+        _check_id(new_id)
         if new_id in self._by_id:
             raise ModelError(f"a node with id '{new_id}' already exists")
         node = self.node(old_id)
