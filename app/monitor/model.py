@@ -1,0 +1,191 @@
+"""The run list as a Qt table model that fetches pages lazily.
+
+Only the rows scrolled into view are ever fetched (``canFetchMore`` /
+``fetchMore``, pages of :data:`PAGE`), so a store with tens of thousands of
+runs opens at once and scrolls smoothly. Events from the bridge update rows in
+place and bring in new runs at the top without a reset.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+
+from app.monitor.timefmt import duration, local_time, span, to_epoch
+
+if TYPE_CHECKING:
+    from engine.runs import RunStore
+
+PAGE = 500
+COLUMNS = ("Flow", "Status", "Started", "Duration", "Who", "Run")
+STATUSES = ("pending", "running", "waiting", "succeeded", "failed", "cancelled")
+FINAL = ("succeeded", "failed", "cancelled")
+STATUS_COLOURS = {
+    "pending": "#808080", "running": "#1e88e5", "waiting": "#f9a825",
+    "succeeded": "#2e7d32", "failed": "#c62828", "cancelled": "#6d4c41",
+    "skipped": "#9e9e9e",
+}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class RunListModel(QAbstractTableModel):
+    """Runs of one store, newest first, filtered by status, flow and a search text."""
+
+    def __init__(self, store: RunStore | None = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.rows: list[dict[str, Any]] = []
+        self.row_of: dict[str, int] = {}
+        self.filters: dict[str, str | None] = {"status": None, "flow": None, "search": None}
+        self._exhausted = True
+        self.total = 0
+
+    # -- loading ------------------------------------------------------------
+    def set_store(self, store: RunStore | None) -> None:
+        self.store = store
+        self.refresh()
+
+    def set_filters(self, *, status: str | None = None, flow: str | None = None,
+                    search: str | None = None) -> None:
+        self.filters = {"status": status or None, "flow": flow or None,
+                        "search": search or None}
+        self.refresh()
+
+    def _query(self, limit: int, offset: int) -> list[dict[str, Any]]:
+        assert self.store is not None
+        return self.store.list_runs(limit=limit, offset=offset, **self.filters)
+
+    def refresh(self) -> None:
+        """Drop every row and load the first page again."""
+        self.beginResetModel()
+        self.rows, self.row_of = [], {}
+        self._exhausted = self.store is None
+        self.total = 0
+        if self.store is not None:
+            page = self._query(PAGE, 0)
+            self._append(page)
+            self._exhausted = len(page) < PAGE
+            self.total = self.store.count_runs(**self.filters)
+        self.endResetModel()
+
+    def _append(self, page: list[dict[str, Any]]) -> None:
+        for run in page:
+            if run["run_id"] in self.row_of:
+                continue
+            self.row_of[run["run_id"]] = len(self.rows)
+            self.rows.append(dict(run))
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted or self.store is None:
+            return
+        page = [r for r in self._query(PAGE, len(self.rows)) if r["run_id"] not in self.row_of]
+        if not page:
+            self._exhausted = True
+            return
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+        self._append(page)
+        self.endInsertRows()
+        self._exhausted = len(page) < PAGE
+
+    # -- live updates ------------------------------------------------------------
+    def apply_events(self, batch: list[dict[str, Any]]) -> None:
+        """Update rows from store events; runs not listed yet are fetched and put on top."""
+        unknown = False
+        changed: set[int] = set()
+        for ev in batch:
+            row = self.row_of.get(ev["run_id"])
+            if row is None:
+                unknown = True
+                continue
+            if ev["type"] != "run_status":
+                continue
+            run = self.rows[row]
+            data = ev.get("data") or {}
+            status = data.get("status")
+            if status:
+                run["status"] = status
+                if status == "running" and not run.get("started_at"):
+                    run["started_at"] = ev["ts"]
+                if status in FINAL:
+                    run["finished_at"] = ev["ts"]
+                elif status in ("running", "pending"):
+                    run["finished_at"] = None
+            changed.add(row)
+        for row in changed:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        if unknown:
+            self.load_new()
+
+    def load_new(self) -> None:
+        """Insert runs newer than what is listed (started elsewhere or just now)."""
+        if self.store is None:
+            return
+        fresh = [r for r in self._query(100, 0) if r["run_id"] not in self.row_of]
+        if not fresh:
+            return
+        self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
+        self.rows[0:0] = [dict(r) for r in fresh]
+        self.row_of = {r["run_id"]: i for i, r in enumerate(self.rows)}
+        self.total += len(fresh)
+        self.endInsertRows()
+
+    def tick(self) -> None:
+        """Repaint the duration of unfinished runs (called about once a second)."""
+        for row, run in enumerate(self.rows):
+            if run.get("status") in ("running", "waiting"):
+                idx = self.index(row, 3)
+                self.dataChanged.emit(idx, idx)
+
+    # -- the table -----------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def run_at(self, row: int) -> dict[str, Any]:
+        return self.rows[row]
+
+    def run_id_at(self, row: int) -> str:
+        return str(self.rows[row]["run_id"])
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self.rows):
+            return None
+        run = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return run.get("flow_name", "")
+            if col == 1:
+                return run.get("status", "")
+            if col == 2:
+                return local_time(run.get("started_at") or run.get("created_at"))
+            if col == 3:
+                return duration(span(run.get("started_at"), run.get("finished_at"),
+                                     time.time()))
+            if col == 4:
+                return run.get("created_by") or ""
+            if col == 5:
+                return str(run["run_id"])[:12]
+        elif role == Qt.ItemDataRole.ForegroundRole and col == 1:
+            return QColor(STATUS_COLOURS.get(run.get("status", ""), "#808080"))
+        elif role == Qt.ItemDataRole.ToolTipRole and col == 5 or role == Qt.ItemDataRole.UserRole:
+            return str(run["run_id"])
+        elif role == Qt.ItemDataRole.UserRole + 1 and col == 2:
+            return to_epoch(run.get("started_at"))
+        return None

@@ -1,0 +1,477 @@
+"""RunMonitor: every run of the current store, live, with what each node did.
+
+The list is a lazily-fetched table model; selecting a run draws its snapshot
+read-only with node states, fills the node inspector and the timeline. All
+updates come from the bridge's batched event signal, so runs started by the
+command line or by another process on the same store show up here too.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.monitor.inspector import NodeInspector
+from app.monitor.model import STATUSES, RunListModel
+from app.monitor.timeline import TimelineWidget
+from engine.errors import describe_exception
+from engine.flowfile import flow_from_dict
+from engine.model import Flow
+
+if TYPE_CHECKING:
+    from app.bridge import EngineBridge
+    from app.monitor.graph import SnapshotGraph
+    from app.settings import AppSettings
+
+
+class RunMonitor(QMainWindow):
+    """The run/monitor window of one connection (follow :meth:`set_bridge` on a switch)."""
+
+    runSelected = Signal(str)
+    message = Signal(str)
+
+    def __init__(self, bridge: EngineBridge, settings: AppSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Flowdesk — Runs")
+        self.setObjectName("runMonitor")
+        self.bridge = bridge
+        self.settings = settings
+        self.run_id: str | None = None
+        self.run: dict[str, Any] | None = None
+        self.flow: Flow | None = None
+        self.last_message = ""
+        self.model = RunListModel(bridge.store, self)
+        self._build_filters()
+        self._build_actions()
+        self.table = QTableView()
+        self.table.setObjectName("runTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((160, 80, 140, 80, 90)):
+            self.table.setColumnWidth(col, width)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.graph: SnapshotGraph | None = None
+        self.graph_holder = QWidget()
+        QVBoxLayout(self.graph_holder).setContentsMargins(0, 0, 0, 0)
+        self.inspector = NodeInspector()
+        self.inspector.nodeChosen.connect(self.select_node)
+        self.timeline = TimelineWidget()
+        self.timeline.setObjectName("timeline")
+        self.timeline.nodeClicked.connect(self.select_node)
+        self.run_info = QLabel("")
+        self.run_info.setObjectName("runInfo")
+        self.run_info.setWordWrap(True)
+        self.run_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.inspector, "Node")
+        self.tabs.addTab(self.timeline, "Timeline")
+        right = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.run_info)
+        top_layout.addWidget(self.graph_holder, 1)
+        right.addWidget(top)
+        right.addWidget(self.tabs)
+        right.setSizes([320, 320])
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(right)
+        split.setSizes([520, 640])
+        self.setCentralWidget(split)
+        self.count_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.count_label)
+        self._detail_timer = QTimer(self, singleShot=True, interval=120)
+        self._detail_timer.timeout.connect(self.refresh_detail)
+        self._search_timer = QTimer(self, singleShot=True, interval=250)
+        self._search_timer.timeout.connect(self.apply_filters)
+        self._tick = QTimer(self, interval=1000)
+        self._tick.timeout.connect(self.model.tick)
+        self._tick.start()
+        self.resize(1200, 760)
+        bridge.events.connect(self.on_events)
+        self._update_actions()
+        self._update_count()
+        if settings is not None:
+            geometry = settings.window_geometry("monitor")
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+
+    # -- building ------------------------------------------------------------------
+    def _build_filters(self) -> None:
+        bar = QToolBar("Filters")
+        bar.setObjectName("filtersToolbar")
+        self.addToolBar(bar)
+        bar.addWidget(QLabel(" Status "))
+        self.status_filter = QComboBox()
+        self.status_filter.setObjectName("statusFilter")
+        self.status_filter.addItem("any", "")
+        for status in STATUSES:
+            self.status_filter.addItem(status, status)
+        self.status_filter.currentIndexChanged.connect(self.apply_filters)
+        bar.addWidget(self.status_filter)
+        bar.addWidget(QLabel(" Flow "))
+        self.flow_filter = QComboBox()
+        self.flow_filter.setObjectName("flowFilter")
+        self.flow_filter.setEditable(True)
+        self.flow_filter.setMinimumContentsLength(14)
+        self.flow_filter.lineEdit().setPlaceholderText("any flow")
+        self.flow_filter.currentTextChanged.connect(lambda _t: self._search_timer.start())
+        bar.addWidget(self.flow_filter)
+        bar.addWidget(QLabel(" Search "))
+        self.search = QLineEdit()
+        self.search.setObjectName("runSearch")
+        self.search.setPlaceholderText("flow name or run id")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        bar.addWidget(self.search)
+        refresh = QAction("Refresh", self)
+        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        refresh.triggered.connect(self.refresh)
+        bar.addAction(refresh)
+
+    def _build_actions(self) -> None:
+        bar = QToolBar("Run actions")
+        bar.setObjectName("runActionsToolbar")
+        self.addToolBarBreak()
+        self.addToolBar(bar)
+        self.cancel_action = QAction("Cancel run", self)
+        self.cancel_action.triggered.connect(self.cancel_run)
+        self.cancel_node_action = QAction("Cancel node", self)
+        self.cancel_node_action.triggered.connect(self.cancel_node)
+        self.retry_action = QAction("Retry failed", self)
+        self.retry_action.setToolTip("Run the failed and cancelled nodes again; succeeded "
+                                     "nodes keep their results")
+        self.retry_action.triggered.connect(self.retry_failed)
+        self.again_action = QAction("Run again", self)
+        self.again_action.setToolTip("A new run of the same snapshot with the same inputs")
+        self.again_action.triggered.connect(self.run_again)
+        self.approve_action = QAction("Approve", self)
+        self.approve_action.triggered.connect(lambda: self.decide(True))
+        self.reject_action = QAction("Reject", self)
+        self.reject_action.triggered.connect(lambda: self.decide(False))
+        for action in (self.cancel_action, self.cancel_node_action, self.retry_action,
+                       self.again_action):
+            bar.addAction(action)
+        bar.addSeparator()
+        self.comment = QLineEdit()
+        self.comment.setObjectName("approvalComment")
+        self.comment.setPlaceholderText("comment for approve / reject")
+        self.comment.setMaximumWidth(260)
+        bar.addWidget(self.comment)
+        bar.addAction(self.approve_action)
+        bar.addAction(self.reject_action)
+
+    # -- the store ----------------------------------------------------------------------
+    @property
+    def store(self) -> Any:
+        return self.bridge.store
+
+    def set_bridge(self, bridge: EngineBridge) -> None:
+        """Show another connection's runs (after a profile switch or a restore)."""
+        try:
+            self.bridge.events.disconnect(self.on_events)
+        except (RuntimeError, TypeError):
+            pass
+        self.bridge = bridge
+        bridge.events.connect(self.on_events)
+        self.refresh()
+
+    def refresh(self) -> None:
+        keep = self.run_id
+        self.model.set_store(self.store)
+        self._update_count()
+        self._fill_flow_names()
+        if keep is not None and keep in self.model.row_of:
+            self.select_run(keep)
+        else:
+            self._clear_detail()
+
+    def _fill_flow_names(self) -> None:
+        names = sorted({r.get("flow_name", "") for r in self.model.rows})
+        current = self.flow_filter.currentText()
+        self.flow_filter.blockSignals(True)
+        self.flow_filter.clear()
+        self.flow_filter.addItem("")
+        self.flow_filter.addItems(names)
+        self.flow_filter.setEditText(current)
+        self.flow_filter.blockSignals(False)
+
+    def apply_filters(self) -> None:
+        self.model.set_filters(status=self.status_filter.currentData() or None,
+                               flow=self.flow_filter.currentText().strip() or None,
+                               search=self.search.text().strip() or None)
+        self._update_count()
+        if self.run_id in self.model.row_of:
+            self.select_run(self.run_id)
+
+    def _update_count(self) -> None:
+        self.count_label.setText(f"{self.model.total} runs")
+
+    def say(self, text: str) -> None:
+        self.last_message = text
+        self.statusBar().showMessage(text, 10000)
+        self.message.emit(text)
+
+    # -- events ---------------------------------------------------------------------------
+    def on_events(self, batch: list[dict[str, Any]]) -> None:
+        before = len(self.model.rows)
+        self.model.apply_events(batch)
+        if len(self.model.rows) != before:
+            self._update_count()
+        if self.run_id and any(ev["run_id"] == self.run_id for ev in batch):
+            self._detail_timer.start()
+
+    # -- selection ---------------------------------------------------------------------------
+    def select_run(self, run_id: str) -> None:
+        """Select ``run_id`` in the list (fetching pages until it is there)."""
+        while run_id not in self.model.row_of and self.model.canFetchMore():
+            self.model.fetchMore()
+        row = self.model.row_of.get(run_id)
+        if row is None:
+            self.model.load_new()
+            row = self.model.row_of.get(run_id)
+        if row is None:
+            self.say(f"Run {run_id} is not in this list (check the filters).")
+            return
+        index = self.model.index(row, 0)
+        self.table.selectRow(row)
+        self.table.scrollTo(index)
+        if self.run_id != run_id:
+            self._show_run(run_id)
+
+    def _selection_changed(self, _sel: QItemSelection, _desel: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return
+        run_id = self.model.run_id_at(rows[0].row())
+        if run_id != self.run_id:
+            self._show_run(run_id)
+
+    def _ensure_graph(self) -> SnapshotGraph:
+        if self.graph is None:
+            from app.monitor.graph import SnapshotGraph
+
+            self.graph = SnapshotGraph()
+            self.graph.scene.selectionChanged.connect(self._graph_selection)
+            layout = self.graph_holder.layout()
+            assert layout is not None
+            layout.addWidget(self.graph)
+        return self.graph
+
+    def _graph_selection(self) -> None:
+        if self.graph is None:
+            return
+        ids = self.graph.scene.selected_node_ids()
+        if ids and ids[0] != self.inspector.node_id:
+            self.select_node(ids[0])
+
+    def _show_run(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.inspector.clear()
+        try:
+            row = self.store.run_row(run_id)
+            self.flow = flow_from_dict(row["definition"])
+        except Exception as exc:  # noqa: BLE001 - one sentence in the status bar
+            self.say(f"Cannot show run {run_id}: {describe_exception(exc)}")
+            return
+        self._ensure_graph().show_flow(self.flow)
+        self.runSelected.emit(run_id)
+        self.refresh_detail()
+        first = self._interesting_node()
+        if first:
+            self.select_node(first)
+
+    def _interesting_node(self) -> str | None:
+        """The node a person wants first: a failed one, a waiting one, else the first."""
+        nodes = (self.run or {}).get("nodes") or {}
+        for wanted in ("failed", "waiting", "running"):
+            for node_id, state in nodes.items():
+                if state.get("status") == wanted:
+                    return node_id
+        return self.flow.nodes[0].id if self.flow and self.flow.nodes else None
+
+    def refresh_detail(self) -> None:
+        """Re-read the selected run: states, inspector, timeline, actions."""
+        if self.run_id is None or self.flow is None:
+            return
+        try:
+            self.run = self.store.get_run(self.run_id)
+            attempts = self.store.attempts(self.run_id)
+        except Exception as exc:  # noqa: BLE001 - the store may be restoring
+            self.say(f"Cannot read run {self.run_id}: {describe_exception(exc)}")
+            return
+        now = time.time()
+        nodes = self.run.get("nodes") or {}
+        if self.graph is not None:
+            self.graph.set_states(nodes, now)
+        self.inspector.set_nodes(self.flow, nodes)
+        if self.inspector.node_id:
+            self._show_node(self.inspector.node_id, attempts)
+        self.timeline.set_data([n.id for n in self.flow.nodes], attempts)
+        self.run_info.setText(self._run_text(self.run))
+        self._update_actions()
+
+    @staticmethod
+    def _run_text(run: dict[str, Any]) -> str:
+        parts = [f"<b>{run.get('flow_name', '')}</b> run {run['run_id']}: "
+                 f"<b>{run.get('status')}</b>"]
+        if run.get("created_by"):
+            parts.append(f"by {run['created_by']}")
+        if run.get("error"):
+            parts.append(f"— {run['error']}")
+        if run.get("outputs"):
+            import json
+
+            parts.append(f"— outputs {json.dumps(run['outputs'], ensure_ascii=False)[:200]}")
+        return " ".join(parts)
+
+    def select_node(self, node_id: str) -> None:
+        if not node_id or self.run_id is None or self.flow is None:
+            return
+        self._show_node(node_id, None)
+        self.tabs.setCurrentWidget(self.inspector)
+        self._update_actions()
+
+    def _show_node(self, node_id: str, attempts: list[dict[str, Any]] | None) -> None:
+        assert self.run_id is not None and self.flow is not None
+        if self.run is None:
+            return
+        try:
+            if attempts is None:
+                mine = self.store.attempts(self.run_id, node_id)
+            else:
+                mine = [a for a in attempts if a.get("node_id") == node_id]
+            logs = self.store.node_logs(self.run_id, node_id)
+        except Exception as exc:  # noqa: BLE001
+            self.say(f"Cannot read node {node_id}: {describe_exception(exc)}")
+            return
+        self.inspector.show_node(self.flow, self.run, node_id, mine, logs)
+
+    def _clear_detail(self) -> None:
+        self.run_id, self.run, self.flow = None, None, None
+        self.inspector.clear()
+        self.inspector.set_nodes(None, {})
+        self.timeline.set_data([], [])
+        self.run_info.setText("")
+        if self.graph is not None:
+            self.graph.show_flow(Flow("run"))
+        self._update_actions()
+
+    # -- actions ------------------------------------------------------------------------------
+    def _node_status(self) -> str | None:
+        node = self.inspector.node_id
+        if not node or not self.run:
+            return None
+        return ((self.run.get("nodes") or {}).get(node) or {}).get("status")
+
+    def _update_actions(self) -> None:
+        status = (self.run or {}).get("status")
+        active = status in ("pending", "running", "waiting")
+        node_status = self._node_status()
+        self.cancel_action.setEnabled(active)
+        self.cancel_node_action.setEnabled(active and node_status in ("pending", "running",
+                                                                      "waiting"))
+        self.retry_action.setEnabled(status in ("failed", "cancelled"))
+        self.again_action.setEnabled(self.run is not None)
+        waiting_here = node_status == "waiting" and self.inspector.node_id is not None
+        self.approve_action.setEnabled(waiting_here)
+        self.reject_action.setEnabled(waiting_here)
+
+    def _do(self, what: str, fn: Any) -> bool:
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - one sentence, nothing lost
+            self.say(f"Cannot {what}: {describe_exception(exc)}")
+            return False
+        return True
+
+    def cancel_run(self) -> None:
+        if self.run_id and self._do("cancel the run",
+                                    lambda: self.store.request_cancel(self.run_id)):
+            self.say(f"Cancel requested for run {self.run_id}.")
+            self._detail_timer.start()
+
+    def cancel_node(self) -> None:
+        node = self.inspector.node_id
+        if self.run_id and node and self._do(
+                f"cancel node {node}", lambda: self.store.request_cancel(self.run_id, node)):
+            self.say(f"Cancel requested for node {node}.")
+            self._continue_if_unowned(self.run_id)
+
+    def retry_failed(self) -> None:
+        run_id = self.run_id
+        if run_id and self._do("retry the run", lambda: self.store.retry_failed(run_id)):
+            self.bridge.execute(run_id)
+            self.say(f"Retrying the failed nodes of run {run_id}.")
+
+    def run_again(self) -> None:
+        if self.run_id is None or self.flow is None or self.run is None:
+            return
+        flow, inputs = self.flow.copy(), dict(self.run.get("inputs") or {})
+        source = self.store.run_row(self.run_id).get("source")
+        new_id: list[str] = []
+
+        def create() -> None:
+            new_id.append(self.store.create_run(flow, inputs, source=source,
+                                                created_by=getpass.getuser()))
+
+        if self._do("start the run", create):
+            self.bridge.execute(new_id[0])
+            self.model.load_new()
+            self.select_run(new_id[0])
+            self.say(f"Started run {new_id[0]}.")
+
+    def decide(self, approved: bool) -> None:
+        node = self.inspector.node_id
+        run_id = self.run_id
+        if not run_id or not node:
+            return
+        comment = self.comment.text().strip() or None
+        verb = "approve" if approved else "reject"
+        if self._do(f"{verb} {node}", lambda: self.store.decide_approval(
+                run_id, node, approved, getpass.getuser(), comment)):
+            self.comment.clear()
+            self.say(f"{'Approved' if approved else 'Rejected'} {node}.")
+            self._continue_if_unowned(run_id)
+            self._detail_timer.start()
+
+    def _continue_if_unowned(self, run_id: str) -> None:
+        """A waiting run whose executor has returned goes on here, in this app."""
+        if run_id in self.bridge.active_runs():
+            return
+        try:
+            alive = self.store.owner_is_alive(run_id)
+        except Exception:  # noqa: BLE001
+            alive = True
+        if not alive:
+            self.bridge.execute(run_id)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.settings is not None:
+            self.settings.save_window("monitor", self.saveGeometry(), None)
+        super().closeEvent(event)
