@@ -262,7 +262,8 @@ class Flow:
         node = self.node(node_id)
         old = getattr(node, name)
         setattr(node, name, copy.deepcopy(value))
-        self._announce(Change("node_changed", node=node, field=name, old=old, new=value))
+        self._announce(Change("node_changed", node=node, field=name, old=old,
+                              new=copy.deepcopy(value)))
         return old
 
     def move_node(self, node_id: str, x: float, y: float) -> tuple[Any, Any]:
@@ -335,7 +336,7 @@ class Flow:
             raise ModelError(f"'{name}' is not a flow field that can be set")
         old = getattr(self, name)
         setattr(self, name, copy.deepcopy(value))
-        self._announce(Change("flow_changed", field=name, old=old, new=value))
+        self._announce(Change("flow_changed", field=name, old=old, new=copy.deepcopy(value)))
         return old
 
     def replace_with(self, other: Flow) -> None:
