@@ -1,0 +1,267 @@
+"""Verifying and restoring archives, and noticing executors that still write to a store.
+
+A restore reads the whole archive once to check it before anything changes,
+refuses a non-empty store unless forced, saves the current state as an
+automatic pre-restore backup, then replaces every table's rows in one
+transaction and checks the counts before committing. Any failure rolls the
+transaction back, so the store is either fully restored or untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, bindparam, insert, select, text
+
+from engine.backup.archive import open_archive, read_part
+from engine.backup.codec import RowDecoder, table_columns
+from engine.backup.create import BATCH, Progress, backup_tables, count_rows, create_backup
+from engine.backup.errors import BackupError, BackupRefused
+from engine.backup.manifest import SUFFIX, Manifest
+from engine.store.db import MIGRATIONS, current_revision, describe, head_revision, write_transaction
+from engine.store.schema import runs
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What a restore did: the archive's manifest, rows written, and the undo archive."""
+
+    manifest: Manifest
+    rows: int
+    pre_restore_path: Path | None
+
+
+def verify_backup(path: str | Path, *, progress: Progress | None = None) -> Manifest:
+    """Read the whole archive and return its manifest, or raise :class:`BackupError`.
+
+    Checks the zip, the manifest's own checksum, the format version, that the
+    schema revision is one this Flowdesk knows, and every part's size, sha256,
+    gzip stream, row count and rows.
+    """
+    path = Path(path)
+    report = progress or (lambda done, total, message: None)
+    with open_archive(path) as (zf, manifest):
+        _check_revision_known(manifest, f"'{path}'")
+        done = 0
+        for part in manifest.tables:
+            report(done, manifest.total_rows, f"verifying {part.table}")
+            decoder = RowDecoder(part.columns)
+            bad_row = 0
+            # A damaged row is reported only if the part's checksum matched: a checksum
+            # mismatch (raised by read_part at the end) is the clearer sentence.
+            for i, line in enumerate(read_part(zf, part, f"'{path}'")):
+                try:
+                    decoder.decode(line)
+                except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                    bad_row = bad_row or i + 1
+                done += 1
+                if done % BATCH == 0:
+                    report(done, manifest.total_rows, f"verifying {part.table}")
+            if bad_row:
+                raise BackupError(f"'{path}' is damaged: row {bad_row} of the {part.table} "
+                                  "table cannot be read")
+        report(done, manifest.total_rows, "verified")
+    return manifest
+
+
+def _check_revision_known(manifest: Manifest, where: str) -> None:
+    script = ScriptDirectory(str(MIGRATIONS))
+    try:
+        known = script.get_revision(manifest.schema_revision) is not None
+    except CommandError:
+        known = False
+    if not known:
+        raise BackupError(f"{where} was made by a newer Flowdesk ({manifest.flowdesk_version}, "
+                          f"schema revision {manifest.schema_revision}) than this one, which "
+                          f"knows schema revisions up to {head_revision()}")
+
+
+def _check_fits(manifest: Manifest, engine: Engine, where: str) -> None:
+    """Only an archive of the store's own schema revision and tables can be restored as is."""
+    store_rev = current_revision(engine)
+    if manifest.schema_revision != store_rev:
+        raise BackupError(f"{where} was taken at schema revision {manifest.schema_revision} and "
+                          f"the store is at {store_rev}; restore it with the Flowdesk version "
+                          f"that made it ({manifest.flowdesk_version}), then open the store "
+                          "with this one to upgrade it")
+    wanted = {t.name: table_columns(t) for t in backup_tables()}
+    have = {p.table: p.columns for p in manifest.tables}
+    for name in sorted(wanted.keys() | have.keys()):
+        if name not in have:
+            raise BackupError(f"{where} has no part for the table {name}")
+        if name not in wanted:
+            raise BackupError(f"{where} holds a table {name} that this store does not have")
+        if have[name] != wanted[name]:
+            raise BackupError(f"{where} has other columns for the table {name} than this store")
+
+
+def _host_pid(owner: str) -> tuple[str, int] | None:
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    return (host, int(pid)) if pid.isdigit() else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def live_runs(engine: Engine) -> list[str]:
+    """Ids of runs an executor is working on now: ``running`` with a live owner.
+
+    An owner is live while its lease has not expired, or, on this host, while
+    its process exists (owners are ``host:pid:token``).
+    """
+    now = time.time()
+    host = socket.gethostname()
+    with engine.connect() as conn:
+        rows = conn.execute(select(runs.c.id, runs.c.owner, runs.c.lease_until)
+                            .where(runs.c.status == "running", runs.c.owner.is_not(None))
+                            .order_by(runs.c.id)).all()
+    live = []
+    for run_id, owner, lease_until in rows:
+        hp = _host_pid(owner)
+        if hp and hp[0] == host:
+            if _pid_alive(hp[1]):
+                live.append(run_id)
+        elif lease_until is not None and lease_until > now:
+            live.append(run_id)
+    return live
+
+
+def pre_restore_name() -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"pre-restore-{stamp}{SUFFIX}"
+
+
+def restore_backup(engine: Engine, path: str | Path, *, force: bool = False,
+                   progress: Progress | None = None,
+                   pre_restore_dir: Path | None = None) -> RestoreResult:
+    """Replace the store's contents with the archive's; see the module doc for the steps.
+
+    Raises :class:`BackupError` for an archive that cannot be trusted or does
+    not fit this store, and :class:`BackupRefused` for a non-empty store without
+    ``force``; in both cases nothing has changed. No executor may write to the
+    store meanwhile (see :func:`live_runs`).
+    """
+    path = Path(path)
+    where = f"'{path}'"
+    report = progress or (lambda done, total, message: None)
+    manifest = verify_backup(path)
+    _check_fits(manifest, engine, where)
+    tables = backup_tables()
+    with engine.connect() as conn:
+        present = count_rows(conn, tables)
+    current = sum(present.values())
+    if current and not force:
+        raise BackupRefused(f"the store {describe(str(engine.url))} is not empty "
+                            f"({present.get('runs', 0)} runs, {current} rows in all); "
+                            "restoring would replace them, so use --force to do it")
+    total = manifest.total_rows * 2 + current
+    report(0, total, "verified")
+    pre_path = None
+    if current:
+        from engine.store.db import data_dir
+
+        folder = Path(pre_restore_dir) if pre_restore_dir else data_dir() / "backups"
+        folder.mkdir(parents=True, exist_ok=True)
+        pre_path = folder / pre_restore_name()
+        base = manifest.total_rows
+        create_backup(engine, pre_path, progress=lambda d, _t, _m: report(
+            base + d, total, "saving the current state first"))
+    base = manifest.total_rows + current
+    with write_transaction(engine) as conn:
+        _lock(conn, tables)
+        _clear(conn, tables)
+        written = 0
+
+        def step(n: int, table: str) -> None:
+            nonlocal written
+            written += n
+            report(base + written, total, f"restoring {table}")
+
+        with open_archive(path) as (zf, again):
+            if again != manifest:
+                raise BackupError(f"{where} changed while it was being restored")
+            by_name = {t.name: t for t in tables}
+            for part in manifest.tables:
+                _load(conn, by_name[part.table], zf, part, where, step)
+        _move_sequences(conn, tables)
+        after = count_rows(conn, tables)
+        if after != manifest.row_counts:
+            wrong = next(n for n in after if after[n] != manifest.row_counts.get(n))
+            raise BackupError(f"the restore was undone: the {wrong} table ended with "
+                              f"{after[wrong]} rows instead of {manifest.row_counts[wrong]}")
+    report(total, total, "restore complete")
+    return RestoreResult(manifest=manifest, rows=manifest.total_rows, pre_restore_path=pre_path)
+
+
+def _lock(conn: Connection, tables: list) -> None:
+    """PostgreSQL: keep every other session out until commit (SQLite's IMMEDIATE does that)."""
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in tables)
+        conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+
+
+def _clear(conn: Connection, tables: list) -> None:
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in tables)
+        conn.exec_driver_sql(f"TRUNCATE {names}")
+        return
+    for table in reversed(tables):
+        conn.execute(table.delete())
+
+
+def _load(conn: Connection, table, zf, part, where: str, step) -> None:  # noqa: ANN001
+    decoder = RowDecoder(part.columns)
+    stmt = insert(table).values({
+        c.name: bindparam(key, type_=_bind_type(c.type))
+        for c, key in zip(table.columns, decoder.keys, strict=True)})
+    batch: list[dict] = []
+    for line in read_part(zf, part, where):
+        batch.append(decoder.decode(line))
+        if len(batch) >= BATCH:
+            conn.execute(stmt, batch)
+            step(len(batch), part.table)
+            batch = []
+    if batch:
+        conn.execute(stmt, batch)
+        step(len(batch), part.table)
+
+
+def _bind_type(type_):  # noqa: ANN001, ANN202
+    """JSON binds that write ``None`` as SQL NULL (``JSON.NULL`` stays a JSON null)."""
+    from sqlalchemy import JSON
+
+    if isinstance(type_, JSON):
+        type_ = type_.copy()
+        type_.none_as_null = True
+    return type_
+
+
+def _move_sequences(conn: Connection, tables: list) -> None:
+    """PostgreSQL: sequences behind explicit ids must move past the restored ids."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        col = table.autoincrement_column
+        if col is not None:
+            name = conn.dialect.identifier_preparer.format_table(table)
+            seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                               {"t": name, "c": col.name}).scalar()
+            if seq:
+                q = conn.dialect.identifier_preparer.quote(col.name)
+                conn.execute(text(f"SELECT setval(:s, COALESCE(MAX({q}), 1), "
+                                  f"MAX({q}) IS NOT NULL) FROM {name}"), {"s": seq})
