@@ -225,6 +225,9 @@ class _Reader:
         where = f"edges[{i}]"
         if not isinstance(raw, dict):
             self.fail(f"{where} must be an object, not {_type_name(raw)}")
+        ends = raw.get("from"), raw.get("to")
+        if all(isinstance(e, str) for e in ends):
+            where += f" ({ends[0]} -> {ends[1]})"  # say which edge, not only its index
         for key in raw:
             if key not in EDGE_FIELDS:
                 self.fail(f"{where}: unknown edge field '{key}' (allowed: "
