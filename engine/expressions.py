@@ -23,7 +23,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = ["ExpressionError", "check_expression", "check_templates", "evaluate", "render"]
 
-_LONE = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
+# Exactly one {{ expr }} and nothing around it (not even spaces: " {{ n }}" is text).
+_LONE = re.compile(r"^\{\{(?P<expr>.*?)\}\}\Z", re.DOTALL)
 
 
 class ExpressionError(ValueError):
@@ -52,7 +53,15 @@ class _Environment(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
-_env = _Environment(undefined=_Undefined, autoescape=False, keep_trailing_newline=True)
+def _finalize(value: Any) -> Any:
+    """Check each ``{{ }}`` of a text template: an Undefined inside a list is still an error."""
+    if isinstance(value, (list, tuple, dict)):
+        _check_defined(value)
+    return value
+
+
+_env = _Environment(undefined=_Undefined, autoescape=False, keep_trailing_newline=True,
+                    finalize=_finalize)
 _env.globals.clear()
 _env.globals.update(len=len, min=min, max=max, abs=abs, round=round, int=int, float=float,
                     str=str)
@@ -75,9 +84,24 @@ def _compiled_template(source: str) -> Any:
 
 
 def _check_defined(value: Any) -> Any:
+    """The value as JSON data; an Undefined anywhere inside it is the error it stands for.
+
+    Jinja lets an Undefined sit inside a list or dict literal without raising, and an
+    expression may name a method or other object that is not data.
+    """
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
-    return value
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_check_defined(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _check_defined(v) for k, v in value.items()}
+    raise _NotData(f"the value is not data but {type(value).__name__!r}")
+
+
+class _NotData(Exception):
+    pass
 
 
 def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
@@ -89,6 +113,8 @@ def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"{exc.message} in {source!r}") from None
     except SecurityError as exc:
         raise ExpressionError(f"not allowed in {source!r}: {exc}") from None
+    except _NotData as exc:
+        raise ExpressionError(f"{exc} in {source!r}") from None
     except Exception as exc:  # arithmetic, type errors … of the user's expression
         raise ExpressionError(f"{type(exc).__name__}: {exc} in {source!r}") from None
 
@@ -107,6 +133,8 @@ def render_string(text: str, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"{exc.message} in {text!r}") from None
     except SecurityError as exc:
         raise ExpressionError(f"not allowed in {text!r}: {exc}") from None
+    except _NotData as exc:
+        raise ExpressionError(f"{exc} in {text!r}") from None
     except Exception as exc:
         raise ExpressionError(f"{type(exc).__name__}: {exc} in {text!r}") from None
 
