@@ -1,0 +1,204 @@
+"""The ``shell`` node, run for real: output, failures, cwd, env, the shell, and real kills."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.kinds import implementation
+from engine.kinds.base import NodeContext, NodeFailed
+from engine.kinds.shell_kind import execute
+
+
+def make_ctx(config: dict[str, Any], logs: list[tuple[str, str]] | None = None,
+             flow_dir: Path | None = None, attempt: int = 1) -> NodeContext:
+    sink = logs if logs is not None else []
+    return NodeContext(run_id="run-42", node_id="step", attempt=attempt, config=config,
+                       scope={}, flow_dir=flow_dir,
+                       log=lambda stream, text: sink.append((stream, text)))
+
+
+def run(config: dict[str, Any], **kw: Any) -> Any:
+    return asyncio.run(execute(make_ctx(config, **kw)))
+
+
+def fail(config: dict[str, Any], **kw: Any) -> NodeFailed:
+    with pytest.raises(NodeFailed) as info:
+        run(config, **kw)
+    return info.value
+
+
+def gone(pid: int, within_s: float = 2.0) -> bool:
+    """The process no longer runs: it does not exist, or is a zombie nobody reaped yet."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if stat[stat.rfind(")") + 2:].split()[0] in ("Z", "X"):
+                return True
+        except OSError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
+def test_the_registry_finds_this_module() -> None:
+    assert implementation("shell").execute is execute
+
+
+def test_success_gives_exit_code_stdout_stderr_and_streams_lines() -> None:
+    logs: list[tuple[str, str]] = []
+    out = run({"command": [sys.executable, "-c",
+                           "import sys; print('one'); print('two'); "
+                           "print('warn', file=sys.stderr)"]}, logs=logs)
+    assert out == {"exit_code": 0, "stdout": "one\ntwo\n", "stderr": "warn\n"}
+    assert [line for line in logs if line[0] == "stdout"] == [("stdout", "one"),
+                                                              ("stdout", "two")]
+    assert ("stderr", "warn") in logs
+
+
+def test_lines_reach_the_log_while_the_program_still_runs(tmp_path: Path) -> None:
+    """The program waits for a file that only the log callback creates: live or deadlock."""
+    flag = tmp_path / "seen"
+    script = (f"import os, time\nprint('first', flush=True)\n"
+              f"while not os.path.exists({str(flag)!r}): time.sleep(0.01)\nprint('second')")
+
+    def log(stream: str, text: str) -> None:
+        if text == "first":
+            flag.touch()
+
+    ctx = NodeContext("r", "n", 1, {"command": [sys.executable, "-c", script]}, {}, log=log)
+    out = asyncio.run(asyncio.wait_for(execute(ctx), 10))
+    assert out["stdout"] == "first\nsecond\n"
+
+
+def test_last_line_without_newline_is_kept() -> None:
+    assert run({"command": ["printf", "a\\nb"]})["stdout"] == "a\nb"
+
+
+def test_non_zero_exit_fails_and_keeps_the_output() -> None:
+    err = fail({"command": ["sh", "-c", "echo partial; echo 'disk full' >&2; exit 3"]})
+    assert err.message == "the command exited with code 3: disk full"
+    assert err.output == {"exit_code": 3, "stdout": "partial\n", "stderr": "disk full\n"}
+
+
+def test_killed_by_a_signal_says_which() -> None:
+    err = fail({"command": ["sh", "-c", "kill -TERM $$"]})
+    assert err.message == "the command was killed by SIGTERM"
+    assert err.output["exit_code"] == -15
+
+
+def test_missing_program_is_one_sentence() -> None:
+    assert fail({"command": ["no-such-program-flowdesk"]}).message == \
+        "program 'no-such-program-flowdesk' was not found on PATH"
+    assert fail({"command": ["/nowhere/tool"]}).message == \
+        "program '/nowhere/tool' was not found"
+
+
+def test_a_file_that_is_not_executable_is_one_sentence(tmp_path: Path) -> None:
+    script = tmp_path / "script.sh"
+    script.write_text("echo hi\n")
+    assert fail({"command": [str(script)]}).message == \
+        f"program '{script}' cannot be run: permission denied"
+
+
+def test_cwd_is_relative_to_the_flow_folder(tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    out = run({"command": ["pwd"], "cwd": "work"}, flow_dir=tmp_path)
+    assert out["stdout"].strip() == str(tmp_path / "work")
+    # without cwd the program runs in the flow's folder
+    assert run({"command": ["pwd"]}, flow_dir=tmp_path)["stdout"].strip() == str(tmp_path)
+
+
+def test_missing_cwd_is_one_sentence(tmp_path: Path) -> None:
+    err = fail({"command": ["pwd"], "cwd": "nope"}, flow_dir=tmp_path)
+    assert err.message == f"the working directory '{tmp_path / 'nope'}' does not exist"
+
+
+def test_env_adds_variables_and_null_removes_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWDESK_TEST_DROP", "present")
+    out = run({"command": ["sh", "-c", 'echo "$GREETING $COUNT ${FLOWDESK_TEST_DROP:-unset}"'],
+               "env": {"GREETING": "hello", "COUNT": 5, "FLOWDESK_TEST_DROP": None}})
+    assert out["stdout"] == "hello 5 unset\n"
+
+
+def test_flowdesk_variables_are_set() -> None:
+    out = run({"command": ["sh", "-c", 'echo "$FLOWDESK_RUN_ID/$FLOWDESK_NODE_ID/'
+                                       '$FLOWDESK_ATTEMPT"']}, attempt=3)
+    assert out["stdout"] == "run-42/step/3\n"
+
+
+def test_the_engine_secrets_are_not_inherited(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWDESK_JWT_SECRET", "k" * 40)
+    monkeypatch.setenv("FLOWDESK_STORE", "postgresql+psycopg://u:pw@db/flowdesk")
+    monkeypatch.setenv("BACKUP_PASSWORD", "hunter2")
+    monkeypatch.setenv("REPORT_URL", "https://user:pw@example.com/x")
+    monkeypatch.setenv("PLAIN_SETTING", "kept")
+    out = run({"command": ["env"]})["stdout"]
+    names = {line.split("=", 1)[0] for line in out.splitlines()}
+    assert "PLAIN_SETTING" in names
+    assert not names & {"FLOWDESK_JWT_SECRET", "FLOWDESK_STORE", "BACKUP_PASSWORD",
+                        "REPORT_URL"}
+    # a node that needs one gets it explicitly
+    out = run({"command": ["sh", "-c", "echo $BACKUP_PASSWORD"],
+               "env": {"BACKUP_PASSWORD": "given"}})
+    assert out["stdout"] == "given\n"
+
+
+def test_a_string_runs_through_the_shell_only_when_asked() -> None:
+    assert run({"command": "echo $((2 + 3)) | tr 5 6", "shell": True})["stdout"] == "6\n"
+    assert fail({"command": "echo hi"}).message.startswith(
+        'a command given as one string needs "shell": true')
+
+
+def test_a_list_with_shell_passes_the_rest_as_arguments() -> None:
+    """Templated values stay arguments: no shell syntax in them is interpreted."""
+    out = run({"command": ['echo "[$1]" "[$2]"', "a; rm -rf /", "$(id)"], "shell": True})
+    assert out["stdout"] == "[a; rm -rf /] [$(id)]\n"
+
+
+def test_numbers_in_a_command_become_text_and_bad_items_are_refused() -> None:
+    assert run({"command": ["echo", 7, 1.5]})["stdout"] == "7 1.5\n"
+    assert fail({"command": ["echo", {"a": 1}]}).message == \
+        "command argument 2 must be text, not dict"
+    assert fail({"command": []}).message == "the command must be a non-empty list of arguments"
+
+
+def test_a_timeout_kills_the_program_and_its_children(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = f'sleep 30 & echo $! > {pids}.child; echo $$ > {pids}.parent; wait'
+
+    async def scenario() -> float:
+        started = time.monotonic()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(execute(make_ctx({"command": ["sh", "-c", script]})), 1.0)
+        return time.monotonic() - started
+
+    took = asyncio.run(scenario())
+    assert took < 5  # far below the 30 s sleep: the group was killed, not waited for
+    parent = int(Path(f"{pids}.parent").read_text())
+    child = int(Path(f"{pids}.child").read_text())
+    assert gone(parent) and gone(child)
+
+
+def test_a_program_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    script = f"trap '' TERM; echo $$ > {pid_file}; while true; do sleep 0.05; done"
+
+    async def scenario() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(execute(make_ctx({"command": ["sh", "-c", script]})), 0.5)
+
+    asyncio.run(scenario())
+    assert gone(int(pid_file.read_text()))
