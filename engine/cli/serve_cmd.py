@@ -1,0 +1,54 @@
+"""``flowdesk serve``: the HTTP server (FastAPI on uvicorn) for a store."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from engine.cli import CliError, add_store_option
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve the HTTP API for remote login and shared runs")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; put a TLS proxy in front)")
+    p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
+    add_store_option(p)
+    p.add_argument("--no-worker", action="store_true",
+                   help="only enqueue runs for `flowdesk worker` processes")
+    p.add_argument("--worker-threads", type=int, default=8, metavar="N",
+                   help="runs the embedded worker executes at once (default 8)")
+    p.add_argument("--forwarded-allow-ips", default="", metavar="IPS",
+                   help="proxies whose X-Forwarded-For is trusted for the client address "
+                        "(comma-separated; default: none)")
+    p.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
+                   help="largest request body accepted (default 1 MiB)")
+    p.set_defaults(handler=serve_cmd)
+
+
+def serve_cmd(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from engine.auth.tokens import KeyConfigError
+    from engine.server import create_app
+    from engine.store import StoreError, describe, resolve_url
+
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port must be between 1 and 65535, not {args.port}")
+    if args.worker_threads < 1:
+        raise CliError("--worker-threads must be at least 1")
+    url = resolve_url(args.store)
+    try:
+        app = create_app(url, worker=not args.no_worker, max_body_bytes=args.max_body,
+                         worker_threads=args.worker_threads)
+    except (StoreError, KeyConfigError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"flowdesk serve: store {describe(url)}, listening on http://{args.host}:{args.port}"
+          f" ({'no worker' if args.no_worker else 'embedded worker'})", flush=True)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info",
+                            proxy_headers=bool(args.forwarded_allow_ips),
+                            forwarded_allow_ips=args.forwarded_allow_ips or None,
+                            timeout_graceful_shutdown=5, server_header=False)
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 2
