@@ -205,3 +205,46 @@ def open_connection(profile: Profile) -> Connection:
     if profile.type in PROFILE_TYPES:
         return LocalConnection(profile)
     raise ProfileError(f"Profiles of type '{profile.type}' are not supported yet.")
+
+
+# -- the list of profiles ---------------------------------------------------------
+class ProfileBook:
+    """The profiles kept in settings (the default ``Local`` one is always there)."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+
+    def all(self) -> list[Profile]:
+        stored = [Profile.from_dict(d) for d in self.settings.profiles()]
+        stored = [p for p in stored if p.name and p.name != DEFAULT_PROFILE]
+        return [default_profile(), *stored]
+
+    def get(self, name: str | None) -> Profile:
+        for profile in self.all():
+            if profile.name == name:
+                return profile
+        return default_profile()
+
+    def save(self, profile: Profile, password: str | None = None,
+             replacing: str | None = None) -> None:
+        """Add or replace a profile; a password goes to the keyring first (or nothing is saved)."""
+        if profile.name == DEFAULT_PROFILE and not profile.is_default:
+            raise ProfileError(f"'{DEFAULT_PROFILE}' is the built-in local profile; choose "
+                               "another name.")
+        names = [p.name for p in self.all()]
+        if profile.name in names and profile.name != replacing:
+            raise ProfileError(f"A profile named '{profile.name}' already exists.")
+        if password:
+            if profile.type != "postgresql":
+                raise ProfileError("Only PostgreSQL profiles take a password.")
+            save_password(profile.name, password)
+        kept = [p for p in self.all()[1:] if p.name not in (profile.name, replacing)]
+        self.settings.set_profiles([p.to_dict() for p in [*kept, profile]])
+        if replacing and replacing != profile.name:
+            delete_password(replacing)
+
+    def remove(self, name: str) -> None:
+        if name == DEFAULT_PROFILE:
+            raise ProfileError("The built-in local profile cannot be removed.")
+        self.settings.set_profiles([p.to_dict() for p in self.all()[1:] if p.name != name])
+        delete_password(name)
