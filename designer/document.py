@@ -38,7 +38,7 @@ class FlowDocument(QObject):
         self.undo_stack = QUndoStack(self)
         self._path: Path | None = None
         self.flow.subscribe(self._on_change)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modifiedChanged.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     # -- state -------------------------------------------------------------
     @property
@@ -57,6 +57,9 @@ class FlowDocument(QObject):
     def display_name(self) -> str:
         """The file name, or the flow's name for an unsaved flow."""
         return self._path.name if self._path else (self.flow.name or "untitled")
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modifiedChanged.emit(not clean)
 
     def _on_change(self, change: Change) -> None:
         self.changed.emit(change)

@@ -1,0 +1,130 @@
+"""A minimap: the whole flow in miniature, with the visible part framed.
+
+It does not render the scene. It draws one small rectangle per node (in the
+kind's colour) and one line per edge from the items' positions, and only when
+something changed, after a short pause (debounced), into a cached pixmap; a
+drag therefore costs it nothing per frame. Clicking or dragging on the minimap
+centres the main view there.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtWidgets import QWidget
+
+from .icons import kind_color
+from .layout import NODE_H, NODE_W
+from .view import FlowView
+
+__all__ = ["MiniMap"]
+
+
+class MiniMap(QWidget):
+    """An overview of the flow; by default it sits in the view's bottom-right corner."""
+
+    def __init__(self, view: FlowView, overlay: bool = True, size: tuple[int, int] = (200, 130),
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent if parent is not None or not overlay else view)
+        self.view = view
+        self.scene = view.flow_scene
+        self.overlay = overlay
+        self.setFixedSize(*size)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Overview: click to move the view")
+        self._pixmap = QPixmap()
+        self._world = QRectF()
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(150)
+        self._redraw.timeout.connect(self.refresh)
+        self.scene.changed.connect(lambda _rects: self._redraw.start())
+        self.scene.rebuilt.connect(self._redraw.start)
+        view.horizontalScrollBar().valueChanged.connect(self.update)
+        view.verticalScrollBar().valueChanged.connect(self.update)
+        view.zoomChanged.connect(self.update)
+        if overlay:
+            view.viewport().installEventFilter(self)
+            self._place()
+        self.refresh()
+
+    # -- placement over the view -----------------------------------------------------
+    def _place(self) -> None:
+        vp = self.view.viewport()
+        self.move(vp.width() - self.width() - 10, vp.height() - self.height() - 10)
+
+    def eventFilter(self, obj: object, event: object) -> bool:  # noqa: N802
+        from PySide6.QtCore import QEvent
+
+        if getattr(event, "type", lambda: None)() == QEvent.Type.Resize:
+            self._place()
+        return False
+
+    # -- drawing -----------------------------------------------------------------------
+    def _transform(self) -> tuple[float, QPointF]:
+        w = self._world
+        if w.isEmpty():
+            return 1.0, QPointF(0, 0)
+        scale = min((self.width() - 8) / w.width(), (self.height() - 8) / w.height())
+        off = QPointF((self.width() - w.width() * scale) / 2 - w.left() * scale,
+                      (self.height() - w.height() * scale) / 2 - w.top() * scale)
+        return scale, off
+
+    def refresh(self) -> None:
+        """Redraw the miniature (called, debounced, after the scene changed)."""
+        nodes = self.scene.node_items()
+        world = QRectF()
+        for item in nodes:
+            p = item.pos()
+            world = world.united(QRectF(p.x() - NODE_W / 2, p.y() - NODE_H / 2, NODE_W, NODE_H))
+        self._world = world.adjusted(-40, -40, 40, 40) if nodes else QRectF()
+        pixmap = QPixmap(self.size())
+        pixmap.fill(QColor(255, 255, 255, 230))
+        if nodes:
+            scale, off = self._transform()
+            painter = QPainter(pixmap)
+            painter.setPen(QPen(QColor("#b0bec5"), 0))
+            painter.drawLines([
+                QLineF(e.source.pos() * scale + off, e.target.pos() * scale + off)
+                for e in self.scene.edge_items() if e.source is not None and e.target is not None])
+            painter.setPen(Qt.PenStyle.NoPen)
+            w, h = max(2.0, NODE_W * scale), max(2.0, NODE_H * scale)
+            by_color: dict[str, list[QRectF]] = {}
+            for item in nodes:
+                c = item.pos() * scale + off
+                by_color.setdefault(item.kind, []).append(QRectF(c.x() - w / 2, c.y() - h / 2,
+                                                                 w, h))
+            for kind, rects in by_color.items():
+                painter.setBrush(kind_color(kind))
+                painter.drawRects(rects)
+            painter.end()
+        self._pixmap = pixmap
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self._pixmap)
+        painter.setPen(QPen(QColor("#90a4ae"), 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRect(0, 0, self.width() - 1, self.height() - 1))
+        if not self._world.isEmpty():
+            scale, off = self._transform()
+            visible = self.view.visible_scene_rect()
+            frame = QRectF(visible.topLeft() * scale + off, visible.size() * scale)
+            painter.setPen(QPen(QColor("#1976d2"), 1.5))
+            painter.setBrush(QColor(25, 118, 210, 30))
+            painter.drawRect(frame.intersected(QRectF(self.rect())))
+        painter.end()
+
+    def scene_pos_at(self, point: QPointF) -> QPointF:
+        scale, off = self._transform()
+        return (point - off) / scale
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if not self._world.isEmpty():
+            self.view.centerOn(self.scene_pos_at(event.position()))
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.mousePressEvent(event)
