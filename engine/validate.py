@@ -15,8 +15,9 @@ from typing import Any
 import networkx as nx
 
 from engine.expressions import _LONE, check_expression, check_templates
+from engine.flowfile import FlowFileError, _Reader
 from engine.kinds import KINDS, ConfigField
-from engine.model import Edge, Flow
+from engine.model import FORMAT, Edge, Flow
 
 __all__ = ["Problem", "build_graph", "has_errors", "validate"]
 
@@ -110,6 +111,10 @@ def _check_config(flow: Flow, out: list[Problem]) -> None:
                                field="kind"))
             continue
         config = node.cfg
+        if not isinstance(config, dict):
+            out.append(Problem("error", "config must be an object", node=node.id,
+                               field="config"))
+            continue
         for f in spec.fields:
             if f.required and f.name not in config:
                 out.append(Problem("error", f"config '{f.name}' is required for a {node.kind} "
@@ -141,7 +146,8 @@ def _check_edges(flow: Flow, out: list[Problem]) -> list[Edge]:
     good: list[Edge] = []
     seen: set[tuple[str, str, str]] = set()
     for i, e in enumerate(flow.edges):
-        missing = [n for n in (e.source, e.target) if not flow.has_node(n)]
+        missing = [n for n in (e.source, e.target)
+                   if not isinstance(n, str) or not flow.has_node(n)]
         if missing:
             out.append(Problem("error", f"edge {e.source} -> {e.target} names a node that does "
                                f"not exist: '{missing[0]}'", edge=i))
@@ -151,7 +157,7 @@ def _check_edges(flow: Flow, out: list[Problem]) -> list[Edge]:
         if ident in seen:
             out.append(Problem("error", f"duplicate edge {e.source} -> {e.target}", edge=i))
         seen.add(ident)
-        if e.when is not None and (err := check_expression(e.when)):
+        if isinstance(e.when, str) and (err := check_expression(e.when)):
             out.append(Problem("error", err, edge=i, field="when"))
         if e.when is not None and e.default:
             out.append(Problem("error", "an edge cannot have both 'when' and 'default'",
@@ -175,14 +181,15 @@ def _check_nodes(flow: Flow, out: list[Problem]) -> None:
         if node.kind == "branch" and not outgoing:
             out.append(Problem("error", "a branch needs at least one outgoing edge",
                                node=node.id))
-        if isinstance(node.join, dict) and node.join["min"] > len(incoming):
+        join_min = node.join.get("min") if isinstance(node.join, dict) else None
+        if isinstance(join_min, int) and join_min > len(incoming):
             out.append(Problem("error", f"join needs {node.join['min']} arrivals but only "
                                f"{len(incoming)} edges lead here", node=node.id, field="join"))
         if node.cancel_others and node.join in (None, "all"):
             out.append(Problem("warning", "cancel_others has an effect only with join \"any\" "
                                "or {\"min\": N}", node=node.id, field="cancel_others"))
-        for target in node.cancels or []:
-            if not flow.has_node(target):
+        for target in node.cancels if isinstance(node.cancels, list) else []:
+            if isinstance(target, str) and not flow.has_node(target):
                 out.append(Problem("error", f"cancels names a node that does not exist: "
                                    f"'{target}'", node=node.id, field="cancels"))
         if node.kind == "start" and node.retry:
@@ -227,18 +234,40 @@ def _check_graph(flow: Flow, good: list[Edge], out: list[Problem]) -> None:
                                    node=n.id))
 
 
-def _check_inputs(flow: Flow, out: list[Problem]) -> None:
-    if flow.inputs is None:
-        return
-    for name, decl in flow.inputs.items():
-        if not isinstance(decl, dict) or "type" not in decl:
-            out.append(Problem("error", f"input '{name}' needs a type", field=f"inputs.{name}"))
+def _check_structure(flow: Flow, out: list[Problem]) -> None:
+    """The loader's shape checks, for a model edited in memory (designer, API).
+
+    A file that loaded has passed them already; a model changed through the mutators
+    may not (a join of {"min": 0}, an empty name…), and would then save a file that
+    cannot be loaded again. Config and kinds are checked in :func:`_check_config`.
+    """
+    reader = _Reader(None)
+    top = {"format": FORMAT, "name": flow.name, "description": flow.description,
+           "inputs": flow.inputs, "concurrency": flow.concurrency, "nodes": []}
+    try:
+        reader.flow({k: v for k, v in top.items() if v is not None or k == "name"})
+    except FlowFileError as exc:
+        out.append(Problem("error", exc.detail, field=exc.field))
+    for i, node in enumerate(flow.nodes):
+        data = node.to_dict()
+        data.pop("config", None)
+        if data.get("kind") not in KINDS:
+            data["kind"] = "start"  # an unknown kind is reported with the config checks
+        try:
+            reader.node(data, i)
+        except FlowFileError as exc:
+            out.append(Problem("error", exc.detail, node=node.id, field=exc.field))
+    for i, edge in enumerate(flow.edges):
+        try:
+            reader.edge(edge.to_dict(), i)
+        except FlowFileError as exc:
+            out.append(Problem("error", exc.detail, edge=i, field=exc.field))
 
 
 def validate(flow: Flow) -> list[Problem]:
     """Every error and warning of ``flow``, flow-level first, then by node and edge."""
     out: list[Problem] = []
-    _check_inputs(flow, out)
+    _check_structure(flow, out)
     good = _check_edges(flow, out)
     _check_graph(flow, good, out)
     _check_nodes(flow, out)
