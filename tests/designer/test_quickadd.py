@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from designer.quickadd import QuickAddPopup
@@ -70,3 +70,53 @@ def test_enter_with_no_match_does_nothing(qtbot) -> None:
     QTest.keyClick(popup.search, Qt.Key.Key_Return)
     assert chosen == []
     assert popup.isVisible()
+
+
+def test_port_drag_to_empty_canvas_adds_and_connects_in_one_step(qtbot) -> None:
+    from designer.editor import FlowEditor
+
+    editor = FlowEditor()
+    qtbot.addWidget(editor)
+    editor.resize(900, 600)
+    editor.show()
+    qtbot.waitExposed(editor)
+    view = editor.view
+    editor.add_node("start", view.centre_scene_pos() + QPointF(-200, 0))
+    stack = editor.document.undo_stack
+    steps = stack.count()
+    item = editor.scene.node_item("start")
+    port = view.mapFromScene(item.port_scene_pos("out"))
+    empty = port + QPoint(250, 40)
+    vp = view.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, port)
+    QTest.mouseMove(vp, port + QPoint(100, 20))
+    QTest.mouseMove(vp, empty)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, empty)
+    qtbot.waitUntil(editor.quick_add.isVisible)
+    QTest.keyClicks(editor.quick_add.search, "shell")
+    QTest.keyClick(editor.quick_add.search, Qt.Key.Key_Return)
+    assert [n.id for n in editor.flow.nodes] == ["start", "shell"]
+    assert [(e.source, e.target) for e in editor.flow.edges] == [("start", "shell")]
+    dropped = view.mapToScene(empty)
+    node = editor.flow.node("shell")
+    assert (node.x, node.y) == (round(dropped.x()), round(dropped.y()))
+    assert stack.count() == steps + 1
+    stack.undo()
+    assert [n.id for n in editor.flow.nodes] == ["start"] and editor.flow.edges == []
+
+
+def test_tab_over_the_canvas_opens_quick_add_at_the_cursor(qtbot) -> None:
+    from designer.editor import FlowEditor
+
+    editor = FlowEditor()
+    qtbot.addWidget(editor)
+    editor.resize(900, 600)
+    editor.show()
+    qtbot.waitExposed(editor)
+    editor.view.setFocus()
+    QTest.keyClick(editor.view, Qt.Key.Key_Tab)
+    qtbot.waitUntil(editor.quick_add.isVisible)
+    QTest.keyClicks(editor.quick_add.search, "start")
+    QTest.keyClick(editor.quick_add.search, Qt.Key.Key_Return)
+    assert [(n.id, n.kind) for n in editor.flow.nodes] == [("start", "start")]
+    assert editor.flow.edges == []
