@@ -84,8 +84,9 @@ class PortItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         color = QColor(PROBLEM_COLORS["error"]) if self.role == "error" else QColor("#546e7a")
         painter.setPen(QPen(color, 1.5))
-        painter.setBrush(QBrush(QColor("white") if self.role == "in" else color))
-        painter.drawEllipse(QPointF(0, 0), PORT_RADIUS, PORT_RADIUS)
+        painter.setBrush(QBrush(color if self.role == "out" else QColor("white")))
+        radius = PORT_RADIUS - 1 if self.role == "error" else PORT_RADIUS
+        painter.drawEllipse(QPointF(0, 0), radius, radius)
 
 
 class NodeItem(QGraphicsItem):
