@@ -18,7 +18,9 @@ from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QAction, QCursor, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QVBoxLayout, QWidget
 
+from designer.actions import EditActions
 from designer.document import DocumentError, FlowDocument
+from designer.minimap import MiniMap
 from designer.palette import PaletteWidget
 from designer.problems import ProblemsPanel
 from designer.properties import PropertyEditor
@@ -121,7 +123,8 @@ class FlowEditor(QWidget):
         self._quick_add_at: tuple[QPointF, str] | None = None
 
         self.file_actions = FileActions(self)
-        self.edit_actions = self._make_edit_actions()
+        self.minimap = MiniMap(self.view)
+        self.edit_actions = EditActions(self.view, self.document, self.minimap)
 
         self.palette.kindActivated.connect(self.add_node_at_centre)
         self.view.quickAddRequested.connect(self.open_quick_add)
@@ -131,17 +134,6 @@ class FlowEditor(QWidget):
         self.document.modifiedChanged.connect(self._modified_changed)
         self.document.pathChanged.connect(lambda _p: self.titleChanged.emit(self.title))
         self.document.changed.connect(self._maybe_retitle)
-
-    def _make_edit_actions(self) -> object | None:
-        """D1's EditActions bound to this view and document (None if not available)."""
-        try:
-            from designer.actions import EditActions
-        except ImportError:
-            return None
-        try:
-            return EditActions(self.view, self.document, self)
-        except TypeError:
-            return EditActions(self.view, self.document)
 
     # -- title -----------------------------------------------------------------------
     @property

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
 
@@ -222,3 +222,34 @@ def test_undo_of_a_node_removal_elsewhere_returns_to_the_flow_form(
     doc.push(RemoveItemsCommand(doc.flow, ["calc"]))
     assert editor.target == ("flow", None)
     assert editor.title.text() == "Flow"
+
+
+def test_the_form_follows_clicks_on_the_canvas(qtbot, tmp_path: Path) -> None:
+    from designer.editor import FlowEditor
+
+    path = tmp_path / "demo.flow.json"
+    path.write_text(json.dumps(FLOW), encoding="utf-8")
+    ed = FlowEditor()
+    qtbot.addWidget(ed)
+    ed.resize(1000, 500)
+    ed.show()
+    qtbot.waitExposed(ed)
+    assert ed.open_flow(path)
+    props, view = ed.properties, ed.view
+    vp = view.viewport()
+
+    def click(point) -> None:
+        QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+
+    click(view.mapFromScene(ed.scene.node_item("fetch").sceneBoundingRect().center()))
+    assert props.target == ("node", "fetch")
+    assert props.editors["config.url"].line.text() == "http://a/"  # type: ignore[attr-defined]
+    edge = ed.flow.edges[1]
+    item = ed.scene.edge_item(edge.key)
+    middle = (item.start_point() + item.end_point()) / 2
+    click(view.mapFromScene(middle))
+    assert props.target == ("edge", edge.key)
+    assert props.title.text() == "Edge fetch → calc"
+    click(view.mapFromScene(ed.scene.node_item("end").sceneBoundingRect().center()
+                            + QPointF(0, 300)))
+    assert props.target == ("flow", None)
