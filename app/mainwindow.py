@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.bridge = EngineBridge(self.connection.store, self)
         self.editor = FlowEditor(self)
         self.setCentralWidget(self.editor)
+        self._settle_edit_actions()
         self.runner = RunController(self, lambda: self.bridge, lambda: self.editor.scene)
         self.run_panel = RunPanel()
         self._build_docks()
@@ -140,6 +141,15 @@ class MainWindow(QMainWindow):
         if self.monitor is not None:
             self.monitor.refresh()
         self._show_connection()
+
+    def _settle_edit_actions(self) -> None:
+        """The shell owns Ctrl+M (Show monitor); the editor's minimap toggle gives it up."""
+        actions = self.editor.edit_actions
+        if getattr(actions, "minimap", None) is self.editor:
+            actions.minimap = None  # type: ignore[union-attr]  # editor passed itself as minimap
+        minimap = getattr(actions, "show_minimap", None)
+        if isinstance(minimap, QAction):
+            minimap.setShortcuts([])
 
     # -- building --------------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget,

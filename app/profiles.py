@@ -99,7 +99,7 @@ def make_profile(name: str, type_: str, location: str) -> tuple[Profile, str | N
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     password = url.password
-    clean = url.set(password=None).render_as_string(hide_password=False)
+    clean = url._replace(password=None).render_as_string(hide_password=False)
     return Profile(name, "postgresql", clean), (str(password) if password else None)
 
 

@@ -114,8 +114,7 @@ class RunMonitor(QMainWindow):
         self._tick.start()
         self.resize(1200, 760)
         bridge.events.connect(self.on_events)
-        self._update_actions()
-        self._update_count()
+        self.refresh()
         if settings is not None:
             geometry = settings.window_geometry("monitor")
             if geometry is not None:

@@ -1,0 +1,33 @@
+"""Helpers of the app's tests: many runs written straight into a store."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from engine.runs import RunStore
+from engine.store.schema import runs
+
+HELLO = {"format": "flowdesk/1", "name": "seeded", "nodes": [
+    {"id": "start", "kind": "start"}, {"id": "end", "kind": "end"}],
+    "edges": [{"from": "start", "to": "end"}]}
+STATUSES = ("succeeded", "failed", "cancelled", "succeeded")
+
+
+def seed_runs(store: RunStore, count: int, *, flows: tuple[str, ...] = ("alpha", "beta"),
+              who: str = "seed") -> list[str]:
+    """``count`` finished runs, newest last, cycling through flow names and statuses."""
+    now = time.time() - count
+    rows = []
+    for i in range(count):
+        t = now + i
+        rows.append({"id": uuid.uuid4().hex, "flow_name": flows[i % len(flows)],
+                     "definition": dict(HELLO, name=flows[i % len(flows)]), "inputs": {},
+                     "status": STATUSES[i % len(STATUSES)], "created_at": t,
+                     "started_at": t, "finished_at": t + 0.5, "updated_at": t + 0.5,
+                     "created_by": who, "depth": 0, "detached": False,
+                     "cancel_requested": False})
+    with store.engine.begin() as conn:
+        for start in range(0, len(rows), 1000):
+            conn.execute(runs.insert(), rows[start:start + 1000])
+    return [r["id"] for r in rows]

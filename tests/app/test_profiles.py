@@ -1,0 +1,107 @@
+"""Connection profiles: passwords in the keyring only, refusals, switching stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keyring
+import pytest
+from PySide6.QtCore import Qt
+
+from app.profiles import ProfileBook, ProfileError, make_profile
+from app.profiles_dialog import ProfilesDialog
+from app.settings import AppSettings, settings_path
+from engine.runs import RunStore
+from tests.app.helpers import seed_runs
+
+
+def test_postgres_password_goes_to_keyring_not_settings(qtbot, settings: AppSettings,
+                                                        memory_keyring) -> None:  # noqa: ANN001
+    book = ProfileBook(settings)
+    dialog = ProfilesDialog(book, "Local")
+    qtbot.addWidget(dialog)
+    dialog.new_profile()
+    qtbot.keyClicks(dialog.name, "shared")
+    dialog.type.setCurrentIndex(dialog.type.findData("postgresql"))
+    qtbot.keyClicks(dialog.location, "postgresql+psycopg://ops@db.example:5432/flows")
+    qtbot.keyClicks(dialog.password, "s3cret-Pa55")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.error.text() == ""
+    assert memory_keyring.items == {("flowdesk", "shared"): "s3cret-Pa55"}
+    settings.q.sync()
+    text = Path(settings.q.fileName()).read_text()
+    assert "db.example" in text and "s3cret" not in text
+    profile = book.get("shared")
+    assert profile.url == "postgresql+psycopg://ops@db.example:5432/flows"
+    assert "s3cret" not in profile.describe()
+
+
+def test_password_in_url_is_moved_to_keyring(settings: AppSettings, memory_keyring) -> None:  # noqa: ANN001
+    profile, password = make_profile("p", "postgresql", "postgresql://ops:pw1@h/db")
+    assert password == "pw1" and "pw1" not in profile.url
+    assert profile.url.startswith("postgresql+psycopg://")
+    ProfileBook(settings).save(profile, password)
+    assert keyring.get_password("flowdesk", "p") == "pw1"
+    assert "pw1" not in Path(settings.q.fileName()).read_text()
+
+
+def test_plaintext_keyring_is_refused_and_nothing_saved(settings: AppSettings,
+                                                       tmp_path: Path) -> None:
+    from keyrings.alt.file import PlaintextKeyring
+
+    previous = keyring.get_keyring()
+    plain = PlaintextKeyring()
+    plain.file_path = str(tmp_path / "plain.cfg")  # type: ignore[misc]
+    keyring.set_keyring(plain)
+    try:
+        profile, _ = make_profile("p", "postgresql", "postgresql+psycopg://ops@h/db")
+        with pytest.raises(ProfileError, match="plain file"):
+            ProfileBook(settings).save(profile, "pw")
+        assert [p.name for p in ProfileBook(settings).all()] == ["Local"]
+        assert not (tmp_path / "plain.cfg").exists()
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.mark.parametrize(("type_", "location", "message"), [
+    ("postgresql", "not a url", "is not a PostgreSQL URL"),
+    ("postgresql", "sqlite:///x.db", "is not a PostgreSQL URL"),
+    ("sqlite", "", "needs the path of its database file"),
+])
+def test_bad_profiles_are_one_sentence(type_: str, location: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        make_profile("x", type_, location)
+    with pytest.raises(ProfileError, match="needs a name"):
+        make_profile(" ", type_, location)
+
+
+def test_default_settings_live_in_flowdesk_home(flowdesk_home: Path) -> None:
+    assert Path(settings_path()).parent == flowdesk_home
+
+
+@pytest.mark.postgres
+def test_switching_to_a_postgres_profile_shows_its_runs(window, qtbot, pg_url: str,
+                                                       memory_keyring) -> None:  # noqa: ANN001
+    local = window.connection.store
+    seed_runs(local, 3, flows=("local-flow",))
+    pg_store = RunStore.open(pg_url)
+    seed_runs(pg_store, 7, flows=("pg-flow",))
+    pg_store.close()
+    monitor = window.show_monitor()
+    assert monitor.model.total == 3
+    profile, password = make_profile("shared", "postgresql", pg_url)
+    window.profiles.save(profile, password or None)
+    assert window.switch_profile("shared")
+    assert "shared" in window.connection_label.text()
+    assert "127.0.0.1" in window.connection_label.text()
+    assert monitor.model.total == 7
+    assert {r["flow_name"] for r in monitor.model.rows} == {"pg-flow"}
+    assert window.settings.current_profile() == "shared"
+    # a profile that cannot be opened keeps the current connection
+    bad, _ = make_profile("nowhere", "postgresql", "postgresql+psycopg://u@127.0.0.1:1/x")
+    window.profiles.save(bad)
+    assert not window.switch_profile("nowhere")
+    assert "Cannot connect to nowhere" in window.last_message
+    assert monitor.model.total == 7
+    assert window.switch_profile("Local")
+    assert monitor.model.total == 3
