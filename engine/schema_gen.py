@@ -148,6 +148,9 @@ def flow_schema() -> dict[str, Any]:
         },
         "required": ["type"],
         "additionalProperties": False,
+        # A default must be of the declared type (the input types are JSON Schema's own).
+        "allOf": [{"if": {"properties": {"type": {"const": t}}},
+                   "then": {"properties": {"default": {"type": t}}}} for t in INPUT_TYPES],
     }
     props: dict[str, Any] = {
         "format": {"const": FORMAT},
