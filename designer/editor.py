@@ -31,6 +31,7 @@ from designer.view import FlowView
 __all__ = ["FLOW_FILTER", "FileActions", "FlowEditor"]
 
 FLOW_FILTER = "Flowdesk flows (*.flow.json);;JSON files (*.json);;All files (*)"
+IMAGE_FILTER = "PNG image (*.png);;SVG drawing (*.svg)"
 Button = QMessageBox.StandardButton
 
 
@@ -50,6 +51,10 @@ def ask_save_path(parent: QWidget, start: str) -> str:
     if path and not path.endswith(".json"):
         path += ".flow.json"
     return path
+
+
+def ask_export_path(parent: QWidget, start: str) -> str:
+    return QFileDialog.getSaveFileName(parent, "Export image", start, IMAGE_FILTER)[0]
 
 
 def confirm_revert(parent: QWidget, name: str) -> bool:
@@ -86,9 +91,11 @@ class FileActions:
                             "Save the flow to another file")
         self.revert = make("&Revert", "", editor.revert,
                            "Drop unsaved changes and reload the file")
+        self.export = make("&Export Image…", "Ctrl+E", editor.export_image,
+                           "Save the diagram as a PNG or SVG picture")
 
     def all(self) -> list[QAction]:
-        return [self.new, self.open, self.save, self.save_as, self.revert]
+        return [self.new, self.open, self.save, self.save_as, self.revert, self.export]
 
 
 class FlowEditor(QWidget):
@@ -106,6 +113,7 @@ class FlowEditor(QWidget):
             ask_save_changes
         self.ask_open_path: Callable[[QWidget, str], str] = ask_open_path
         self.ask_save_path: Callable[[QWidget, str], str] = ask_save_path
+        self.ask_export_path: Callable[[QWidget, str], str] = ask_export_path
         self.confirm_revert: Callable[[QWidget, str], bool] = confirm_revert
         self.show_error: Callable[[QWidget, str, str], None] = show_error
 
@@ -260,6 +268,37 @@ class FlowEditor(QWidget):
             self._fail("Cannot revert", str(exc))
             return False
         self.titleChanged.emit(self.title)
+        return True
+
+    def export_image(self, path: str | Path | None = None) -> bool:
+        """Draw the diagram into a ``.png`` or ``.svg`` file, as ``flowdesk export`` does."""
+        from designer.export import ExportError, render_png, render_svg
+
+        if path is None:
+            base = self.document.path or Path.cwd() / f"{self.document.flow.name}.flow.json"
+            path = self.ask_export_path(self, str(base).removesuffix(".flow.json") + ".png")
+            if not path:
+                return False
+        out = Path(path)
+        suffix = out.suffix.lower()
+        if suffix not in (".png", ".svg"):
+            self._fail("Cannot export", f"{out}: the picture must end in .png or .svg")
+            return False
+        selected = self.scene.selected_node_ids()
+        try:
+            if suffix == ".png":
+                render_png(self.scene, out)
+            else:
+                render_svg(self.scene, out, self.document.flow.name)
+        except ExportError as exc:
+            self._fail("Cannot export", str(exc))
+            return False
+        finally:
+            for node_id in selected:
+                item = self.scene.node_item(node_id)
+                if item is not None:
+                    item.setSelected(True)
+        self.message.emit(f"Exported {out}.")
         return True
 
     def _fail(self, title: str, message: str) -> None:

@@ -215,6 +215,26 @@ def test_file_actions_have_standard_shortcuts(editor) -> None:
     ed, _ = editor
     actions = ed.file_actions
     assert [a.text() for a in actions.all()] == ["&New", "&Open…", "&Save", "Save &As…",
-                                                 "&Revert"]
+                                                 "&Revert", "&Export Image…"]
     assert actions.save.shortcut().toString() == "Ctrl+S"
     assert actions.open.shortcut().toString() == "Ctrl+O"
+
+
+def test_export_from_the_editor_writes_png_and_svg(editor, files, tmp_path) -> None:
+    from PySide6.QtGui import QImage
+
+    ed, answers = editor
+    ed.open_flow(files["a"])
+    ed.scene.select_node("fetch")
+    ed.ask_export_path = lambda _w, _start: str(tmp_path / "pic.png")
+    assert ed.file_actions.export.isEnabled()
+    ed.file_actions.export.trigger()
+    image = QImage(str(tmp_path / "pic.png"))
+    assert image.width() > 300 and image.height() > 100
+    assert ed.export_image(tmp_path / "pic.svg")
+    svg = (tmp_path / "pic.svg").read_text(encoding="utf-8")
+    for name in ("Fetch data", "check", "notify", "start", "end"):
+        assert f">{name}<" in svg
+    assert ed.scene.selected_node_ids() == ["fetch"]  # the selection survives the export
+    assert not ed.export_image(tmp_path / "pic.gif")
+    assert answers.errors == [f"{tmp_path / 'pic.gif'}: the picture must end in .png or .svg."]
