@@ -252,12 +252,13 @@ class FlowView(QGraphicsView):
                 self._start_drag("connect", item.node_item, item.role, pos)
                 event.accept()
                 return
-            if isinstance(item, EdgeItem):
-                end = self._edge_end_near(item, self.mapToScene(pos))
-                if end:
-                    self._start_drag("reconnect", item, end, pos)
-                    event.accept()
-                    return
+            for under in self.items(pos):  # an edge end, even under an input port
+                if isinstance(under, EdgeItem):
+                    end = self._edge_end_near(under, self.mapToScene(pos))
+                    if end:
+                        self._start_drag("reconnect", under, end, pos)
+                        event.accept()
+                        return
         super().mousePressEvent(event)
 
     def _edge_end_near(self, item: EdgeItem, scene_pos: QPointF) -> str | None:
