@@ -243,3 +243,89 @@ def test_a_timeout_kills_the_code_and_its_children_and_replaces_the_worker(
     # a fresh worker runs the next node
     assert run("import os\nresult = os.getpid()") != worker_pid
     assert run("result = 'after the timeout'") == "after the timeout"
+
+
+# -- through a whole flow run (the executor, a real store) ---------------------------------
+
+
+def test_python_and_shell_nodes_in_a_flow_run(store_url: str) -> None:
+    from executor_testkit import end, flow, node, run, start
+
+    from engine.runs import RunStore
+
+    f = flow([
+        start(),
+        node("compute", "python", config={"code": "print('computing')\n"
+                                                  "result = {'n': inputs.count * 2}"}),
+        node("say", "shell", config={"command": [
+            "sh", "-c", 'echo "$FLOWDESK_NODE_ID:{{ nodes.compute.output.n }}"']}),
+        end(n="{{ nodes.compute.output.n }}", said="{{ nodes.say.output.stdout }}"),
+    ], ["start>compute", "compute>say", "say>end"],
+        inputs={"count": {"type": "integer", "default": 21}})
+    store = RunStore.open(store_url)
+    try:
+        run_id, status, doc = run(store, f)
+        assert status == "succeeded", doc
+        assert doc["outputs"] == {"n": 42, "said": "say:42\n"}
+        assert doc["nodes"]["say"]["output"]["exit_code"] == 0
+        assert [(r["stream"], r["text"]) for r in store.node_logs(run_id, "compute")] == \
+            [("stdout", "computing")]
+        assert [(r["stream"], r["text"]) for r in store.node_logs(run_id, "say")] == \
+            [("stdout", "say:42")]
+    finally:
+        store.close()
+
+
+def test_a_retried_python_node_sees_its_attempt_number(sqlite_url: str) -> None:
+    from executor_testkit import end, flow, node, run, start
+
+    from engine.runs import RunStore
+
+    code = ("import os\nattempt = int(os.environ['FLOWDESK_ATTEMPT'])\n"
+            "if attempt < 2:\n    raise RuntimeError('first try fails')\nresult = attempt")
+    f = flow([start(), node("flaky", "python", config={"code": code},
+                            retry={"max_attempts": 3}), end(got="{{ nodes.flaky.output }}")],
+             ["start>flaky", "flaky>end"])
+    store = RunStore.open(sqlite_url)
+    try:
+        run_id, status, doc = run(store, f)
+        assert status == "succeeded" and doc["outputs"] == {"got": 2}
+        assert [a["status"] for a in store.attempts(run_id, "flaky")][:2] == \
+            ["failed", "succeeded"]
+        assert store.attempts(run_id, "flaky")[0]["error"] == \
+            "the code raised RuntimeError on line 4: first try fails"
+    finally:
+        store.close()
+
+
+def test_a_node_timeout_in_a_flow_kills_the_python_and_shell_work(
+        sqlite_url: str, tmp_path: Path) -> None:
+    from executor_testkit import end, flow, node, run, start
+
+    from engine.runs import RunStore
+
+    py_pid, sh_pid = tmp_path / "py.pid", tmp_path / "sh.pid"
+    f = flow([
+        start(),
+        node("slow_py", "python", timeout_s=0.5, config={"code": (
+            f"import os, time\nopen({str(py_pid)!r}, 'w').write(str(os.getpid()))\n"
+            "time.sleep(30)")}),
+        node("slow_sh", "shell", timeout_s=0.5, config={"command": [
+            "sh", "-c", f"echo $$ > {sh_pid}; sleep 30"]}),
+        node("cleanup", "set", config={"vars": {"handled": True}}),
+        end(handled="{{ vars.handled }}"),
+    ], ["start>slow_py", "start>slow_sh",
+        {"from": "slow_py", "to": "cleanup", "on": "error"},
+        {"from": "slow_sh", "to": "cleanup", "on": "error"}, "cleanup>end"])
+    store = RunStore.open(sqlite_url)
+    try:
+        started = time.monotonic()
+        run_id, status, doc = run(store, f)
+        assert time.monotonic() - started < 10  # not the 30 s the nodes would sleep
+        assert status == "succeeded", doc
+        assert doc["nodes"]["slow_py"]["status"] == "failed"
+        assert doc["nodes"]["slow_py"]["error"] == "timed out after 0.5 s"
+        assert doc["nodes"]["slow_sh"]["error"] == "timed out after 0.5 s"
+        assert gone(int(py_pid.read_text())) and gone(int(sh_pid.read_text()))
+    finally:
+        store.close()
