@@ -186,3 +186,34 @@ def test_a_cancelled_request_stops_at_once(server: str) -> None:
         return time.monotonic() - started
 
     assert asyncio.run(scenario()) < 3  # the server would answer after 5 s
+
+
+def test_http_nodes_in_a_flow_run(server: str, sqlite_url: str) -> None:
+    """A fetch feeds a branch; a 404 takes the error edge with the node's message."""
+    from executor_testkit import end, flow, node, run, start
+
+    from engine.runs import RunStore
+
+    f = flow([
+        start(),
+        node("fetch", "http", config={"url": server + "/{{ inputs.path }}"}),
+        node("check", "branch"),
+        node("report", "set",
+             config={"vars": {"count": "{{ len(nodes.fetch.output.json.items) }}"}}),
+        end("good", count="{{ vars.count }}"),
+        end("bad", error="{{ nodes.fetch.output.error }}"),
+    ], ["start>fetch", "fetch>check",
+        {"from": "check", "to": "report", "when": "nodes.fetch.output.status == 200"},
+        {"from": "check", "to": "bad", "default": True},
+        {"from": "fetch", "to": "bad", "on": "error"}, "report>good"],
+        inputs={"path": {"type": "string"}})
+    store = RunStore.open(sqlite_url)
+    try:
+        _, status, doc = run(store, f, {"path": "data"})
+        assert status == "succeeded" and doc["outputs"] == {"count": 3}
+        _, status, doc = run(store, f, {"path": "missing"})
+        assert status == "succeeded"
+        assert doc["outputs"] == {"error": f"GET {server}/missing answered 404 Not Found"}
+        assert doc["nodes"]["fetch"]["status"] == "failed"
+    finally:
+        store.close()
