@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-__all__ = ["GRACE_S", "MAX_OUTPUT_CHARS", "StreamText", "child_environment", "group_alive", "is_secret_variable", "kill_group",
-           "kill_group_async", "pid_alive"]
+__all__ = ["GRACE_S", "MAX_OUTPUT_CHARS", "StreamText", "child_environment", "group_alive",
+           "is_secret_variable", "kill_group", "kill_group_async", "pid_alive"]
 
 GRACE_S = 0.5
 """How long a process group gets between SIGTERM and SIGKILL."""
