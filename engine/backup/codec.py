@@ -131,22 +131,23 @@ class RowEncoder:
 
 
 class RowDecoder:
-    """Turns a part's lines back into parameter dicts ``{"p0": …}`` for :func:`insert_for`."""
+    """Turns a part's lines back into lists of column values (``JSON.NULL`` for JSON nulls)."""
 
     def __init__(self, columns: Sequence[Column]) -> None:
         self.decoders = [DECODERS[c.kind] for c in columns]
-        self.keys = [f"p{i}" for i in range(len(columns))]
         self.plain = all(c.kind in ("plain", "json") for c in columns)
         self.n = len(columns)
 
-    def decode(self, line: bytes) -> dict[str, Any]:
-        values = json.loads(line)
-        if not isinstance(values, list) or len(values) not in (self.n, self.n + 1):
-            raise ValueError(f"a row has {len(values)} values, expected {self.n}")
-        if len(values) > self.n:
-            for i in values.pop()["json_null"]:
-                values[i] = JSON.NULL
+    def decode_many(self, lines: Sequence[bytes]) -> list[list[Any]]:
+        """The rows of ``lines`` (parsed in one go: one JSON call per batch, not per row)."""
+        rows = json.loads(b"[" + b",".join(lines) + b"]")
+        for values in rows:
+            if not isinstance(values, list) or len(values) not in (self.n, self.n + 1):
+                raise ValueError(f"a row has {len(values)} values, expected {self.n}")
+            if len(values) > self.n:
+                for i in values.pop()["json_null"]:
+                    values[i] = JSON.NULL
         if not self.plain:
-            values = [v if v is JSON.NULL else f(v)
-                      for f, v in zip(self.decoders, values, strict=True)]
-        return dict(zip(self.keys, values, strict=True))
+            rows = [[v if v is JSON.NULL else f(v)
+                     for f, v in zip(self.decoders, values, strict=True)] for values in rows]
+        return rows

@@ -13,18 +13,21 @@ import datetime as dt
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from zipfile import ZipFile
 
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, bindparam, insert, select, text
+from sqlalchemy import Connection, Engine, Table, select, text
 
 from engine.backup.archive import open_archive, read_part
 from engine.backup.codec import RowDecoder, table_columns
 from engine.backup.create import BATCH, Progress, backup_tables, count_rows, create_backup
 from engine.backup.errors import BackupError, BackupRefused
-from engine.backup.manifest import SUFFIX, Manifest
+from engine.backup.loader import TableLoader
+from engine.backup.manifest import SUFFIX, Manifest, TablePart
 from engine.store.db import MIGRATIONS, current_revision, describe, head_revision, write_transaction
 from engine.store.schema import runs
 
@@ -53,22 +56,32 @@ def verify_backup(path: str | Path, *, progress: Progress | None = None) -> Mani
         for part in manifest.tables:
             report(done, manifest.total_rows, f"verifying {part.table}")
             decoder = RowDecoder(part.columns)
-            bad_row = 0
+            damaged = False
+            batch: list[bytes] = []
             # A damaged row is reported only if the part's checksum matched: a checksum
             # mismatch (raised by read_part at the end) is the clearer sentence.
-            for i, line in enumerate(read_part(zf, part, f"'{path}'")):
-                try:
-                    decoder.decode(line)
-                except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-                    bad_row = bad_row or i + 1
-                done += 1
-                if done % BATCH == 0:
+            for line in read_part(zf, part, f"'{path}'"):
+                batch.append(line)
+                if len(batch) >= BATCH:
+                    damaged = damaged or not _decodes(decoder, batch)
+                    done += len(batch)
+                    batch = []
                     report(done, manifest.total_rows, f"verifying {part.table}")
-            if bad_row:
-                raise BackupError(f"'{path}' is damaged: row {bad_row} of the {part.table} "
-                                  "table cannot be read")
+            damaged = damaged or not _decodes(decoder, batch)
+            done += len(batch)
+            if damaged:
+                raise BackupError(f"'{path}' is damaged: a row of the {part.table} table "
+                                  "cannot be read")
         report(done, manifest.total_rows, "verified")
     return manifest
+
+
+def _decodes(decoder: RowDecoder, lines: list[bytes]) -> bool:
+    try:
+        decoder.decode_many(lines)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return False
+    return True
 
 
 def _check_revision_known(manifest: Manifest, where: str) -> None:
@@ -224,31 +237,28 @@ def _clear(conn: Connection, tables: list) -> None:
         conn.execute(table.delete())
 
 
-def _load(conn: Connection, table, zf, part, where: str, step) -> None:  # noqa: ANN001
+def _load(conn: Connection, table: Table, zf: ZipFile, part: TablePart, where: str,
+          step: Callable[[int, str], None]) -> None:
     decoder = RowDecoder(part.columns)
-    stmt = insert(table).values({
-        c.name: bindparam(key, type_=_bind_type(c.type))
-        for c, key in zip(table.columns, decoder.keys, strict=True)})
-    batch: list[dict] = []
+    loader = TableLoader(conn, table)
+
+    def flush(lines: list[bytes]) -> None:
+        try:
+            rows = decoder.decode_many(lines)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise BackupError(f"{where} is damaged: a row of the {part.table} table cannot be "
+                              "read") from None
+        loader.insert(rows)
+        step(len(rows), part.table)
+
+    batch: list[bytes] = []
     for line in read_part(zf, part, where):
-        batch.append(decoder.decode(line))
+        batch.append(line)
         if len(batch) >= BATCH:
-            conn.execute(stmt, batch)
-            step(len(batch), part.table)
+            flush(batch)
             batch = []
     if batch:
-        conn.execute(stmt, batch)
-        step(len(batch), part.table)
-
-
-def _bind_type(type_):  # noqa: ANN001, ANN202
-    """JSON binds that write ``None`` as SQL NULL (``JSON.NULL`` stays a JSON null)."""
-    from sqlalchemy import JSON
-
-    if isinstance(type_, JSON):
-        type_ = type_.copy()
-        type_.none_as_null = True
-    return type_
+        flush(batch)
 
 
 def _move_sequences(conn: Connection, tables: list) -> None:
