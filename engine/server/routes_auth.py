@@ -18,7 +18,7 @@ class LoginBody(BaseModel):
 
 
 class RefreshBody(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: str = Field(min_length=1, max_length=4096)
 
 
 class TokenPair(BaseModel):
