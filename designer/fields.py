@@ -123,7 +123,10 @@ class TextEditor(FieldEditor):
         self._finish_layout(self.line)
 
     def _show(self, value: Any) -> None:
-        self.line.setText("" if value is None else str(value))
+        text = "" if value is None else str(value)
+        if self.line.text() != text:
+            self.line.setText(text)
+            self.line.setCursorPosition(0)
 
     def _on_edit(self, text: str) -> None:
         self.show_error(check_templates(text) if self.check_template else None)

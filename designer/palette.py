@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.kinds import KINDS, KindSpec
 
-__all__ = ["KIND_MIME", "PaletteList", "PaletteWidget", "kind_icon", "kind_matches"]
+__all__ = ["KIND_MIME", "PaletteList", "PaletteWidget", "kind_icon", "kind_matches", "match_rank"]
 
 KIND_MIME = "application/x-flowdesk-kind"
 KIND_ROLE = Qt.ItemDataRole.UserRole
@@ -62,6 +62,20 @@ def kind_matches(spec: KindSpec, text: str) -> bool:
     """Whether every word of ``text`` occurs in the kind's name, title or description."""
     hay = f"{spec.name} {spec.title} {spec.description}".lower()
     return all(word in hay for word in text.lower().split())
+
+
+def match_rank(spec: KindSpec, text: str) -> int | None:
+    """How well ``text`` names a kind: 0 title or name starts with it, 1 title or name
+    contains it, 2 only the description does; ``None`` when it does not match."""
+    if not kind_matches(spec, text):
+        return None
+    needle = text.strip().lower()
+    names = (spec.name.lower(), spec.title.lower())
+    if any(n.startswith(needle) for n in names):
+        return 0
+    if any(needle in n for n in names):
+        return 1
+    return 2
 
 
 class PaletteList(QListWidget):

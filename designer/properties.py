@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import (
     QComboBox,
@@ -241,7 +241,14 @@ class PropertyEditor(QWidget):
         form = QFormLayout(page)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.scroll.setWidget(page)
+        QTimer.singleShot(0, self._fit_page)
         return form
+
+    def _fit_page(self) -> None:
+        """Never squeeze fields below their height: the scroll area scrolls instead."""
+        page = self.scroll.widget()
+        if page is not None:
+            page.setMinimumHeight(page.minimumSizeHint().height())
 
     def _add(self, form: QFormLayout, key: str, label: str, editor: FieldEditor,
              read: Callable[[], Any], apply: Callable[[Any], QUndoCommand],
@@ -386,10 +393,11 @@ class PropertyEditor(QWidget):
         self._add(sub, "join", "Join", JoinEditor(), lambda: flow.node(nid()).join,
                   lambda v: SetNodeFieldCommand(flow, nid(), "join", _unset_to_none(v)),
                   "When the node runs: after all, any, or at least N incoming edges are taken")
-        self._add(sub, "cancel_others", "", BooleanEditor("Cancel the others when the join "
-                                                          "fires"),
+        self._add(sub, "cancel_others", "", BooleanEditor("Cancel the others"),
                   lambda: flow.node(nid()).cancel_others,
-                  lambda v: SetNodeFieldCommand(flow, nid(), "cancel_others", v or None))
+                  lambda v: SetNodeFieldCommand(flow, nid(), "cancel_others", v or None),
+                  "With join any or at least N: when the join fires, cancel the unfinished "
+                  "nodes that lead only here")
 
         def set_cancels(value: Any) -> QUndoCommand:
             ids = [] if value is UNSET else [p.strip() for p in str(value).split(",")
@@ -416,9 +424,10 @@ class PropertyEditor(QWidget):
         self._add(form, "when", "When", ExpressionEditor(), lambda: flow.edge(key).when,
                   lambda v: SetEdgeFieldCommand(flow, key, "when", _unset_to_none(v)),
                   "Taken only when this expression is true")
-        self._add(form, "default", "", BooleanEditor("Default: taken when no condition is"),
+        self._add(form, "default", "", BooleanEditor("Default edge"),
                   lambda: flow.edge(key).default,
-                  lambda v: SetEdgeFieldCommand(flow, key, "default", True if v else None))
+                  lambda v: SetEdgeFieldCommand(flow, key, "default", True if v else None),
+                  "Taken when none of the node's conditional edges is")
         on = _OnEditor()
         self._add(form, "on", "On", on, lambda: flow.edge(key).on,
                   lambda v: SetEdgeFieldCommand(flow, key, "on", _unset_to_none(v)),

@@ -19,10 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.palette import KIND_ROLE, kind_icon, kind_matches
+from designer.palette import KIND_ROLE, kind_icon, match_rank
 from engine.kinds import KINDS
 
 __all__ = ["QuickAddPopup"]
+
+RANK_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class QuickAddPopup(QFrame):
@@ -76,14 +78,20 @@ class QuickAddPopup(QFrame):
         return None if item is None or item.isHidden() else str(item.data(KIND_ROLE))
 
     def _filter(self, text: str) -> None:
-        first: QListWidgetItem | None = None
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            hidden = not kind_matches(KINDS[str(item.data(KIND_ROLE))], text)
-            item.setHidden(hidden)
-            if not hidden and first is None:
-                first = item
-        self.list.setCurrentItem(first)
+        """Hide what does not match; best matches (by title or name) first."""
+        order = list(KINDS)
+        ranked: list[tuple[int, int, QListWidgetItem]] = []
+        while self.list.count():
+            item = self.list.takeItem(0)
+            kind = str(item.data(KIND_ROLE))
+            rank = match_rank(KINDS[kind], text)
+            item.setData(RANK_ROLE, rank)
+            ranked.append((3 if rank is None else rank, order.index(kind), item))
+        for _rank, _index, item in sorted(ranked, key=lambda r: r[:2]):
+            self.list.addItem(item)
+            item.setHidden(item.data(RANK_ROLE) is None)
+        first = self.list.item(0)
+        self.list.setCurrentItem(first if first is not None and not first.isHidden() else None)
 
     def _step(self, delta: int) -> None:
         rows = [i for i in range(self.list.count()) if not self.list.item(i).isHidden()]

@@ -120,3 +120,15 @@ def test_tab_over_the_canvas_opens_quick_add_at_the_cursor(qtbot) -> None:
     QTest.keyClick(editor.quick_add.search, Qt.Key.Key_Return)
     assert [(n.id, n.kind) for n in editor.flow.nodes] == [("start", "start")]
     assert editor.flow.edges == []
+
+
+def test_matches_by_name_come_before_matches_in_descriptions(qtbot) -> None:
+    popup = _popup(qtbot)
+    QTest.keyClicks(popup.search, "re")
+    matches = popup.visible_kinds()
+    assert matches[0] == "http"  # "HTTP request": the title contains "re"
+    assert "start" in matches  # its description mentions "where"
+    assert popup.current_kind() == "http"
+    popup.search.clear()
+    QTest.keyClicks(popup.search, "s")
+    assert popup.visible_kinds()[:3] == ["start", "set", "shell"]
