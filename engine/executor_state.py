@@ -324,9 +324,16 @@ class RunState:
         """``n`` succeeded: decide its edges, then commit the outcome to memory."""
         n.output = output
         self.node_scope[n.id] = {"output": output, "status": "succeeded"}
+        saved = None
+        if n.kind == "set" and isinstance(output, dict):  # its edges see the new vars
+            saved = dict(self.vars)
+            self.vars.update(output)
         try:
             decisions = self._decide(n)
         except ExpressionError as exc:
+            if saved is not None:
+                self.vars.clear()
+                self.vars.update(saved)
             self.node_scope[n.id] = {"output": n.output, "status": n.status}
             self.fail(n, str(exc), now, final=True)
             return
@@ -340,9 +347,7 @@ class RunState:
         self.unfinished -= 1
         self.mark(n)
         self.node_event(n, now)
-        if n.kind == "set" and isinstance(output, dict):
-            self.vars.update(output)
-        elif n.kind == "end" and isinstance(output, dict):
+        if n.kind == "end" and isinstance(output, dict):
             self.outputs.update(output)
         self._propagate(decisions, now)
         for target in n.node.cancels or []:
@@ -505,7 +510,8 @@ class RunState:
     def _cancel_dominated(self, join: NodeRun, now: float) -> None:
         """cancel_others: cancel unfinished nodes that ``join`` post-dominates."""
         idom = self._post_dominators()
-        for n in list(self.nodes.values()):
+        victims: list[NodeRun] = []
+        for n in self.nodes.values():
             if n is join or n.status in TERMINAL_NODE or n.id not in idom:
                 continue
             v = n.id
@@ -514,9 +520,14 @@ class RunState:
                 if parent is None or parent == v:
                     break
                 if parent == join.id:
-                    self.cancel(n, f"cancelled by '{join.id}' (cancel_others)", now)
+                    victims.append(n)
                     break
                 v = parent
+        # All are cancelled first, so none of them is merely skipped by another's dead edge.
+        for n in victims:
+            self.cancel(n, f"cancelled by '{join.id}' (cancel_others)", now, propagate=False)
+        for n in victims:
+            self._propagate([(i, False) for i in n.out], now)
 
     def _post_dominators(self) -> dict[str, Any]:
         if self._postdom is None:

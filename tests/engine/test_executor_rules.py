@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from executor_testkit import Background, delay, end, flow, node, run, setv, start, statuses, wait_for
+from executor_testkit import (
+    Background,
+    delay,
+    end,
+    flow,
+    node,
+    run,
+    setv,
+    start,
+    statuses,
+    wait_for,
+)
 
 from engine.runs import RunStore
 
