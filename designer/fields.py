@@ -42,7 +42,7 @@ from engine.expressions import check_expression, check_templates
 from engine.kinds import ConfigField
 
 __all__ = [
-    "UNSET", "BooleanEditor", "ChoiceEditor", "CodeEditor", "ExpressionEditor", "FieldEditor",
+    "UNSET", "ArgsEditor", "BooleanEditor", "ChoiceEditor", "CodeEditor", "ExpressionEditor", "FieldEditor",
     "JsonEditor", "KeyValueEditor", "ListEditor", "NumberEditor", "PythonHighlighter",
     "TextEditor", "editor_for",
 ]
@@ -500,6 +500,25 @@ class ListEditor(_Table):
         return out if out else UNSET
 
 
+class ArgsEditor(ListEditor):
+    """A shell command: a list of arguments, one a row; a command line given as one
+    string (with ``shell: true``) stays one string while it is one row."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, header="argument")
+        self.as_string = False
+
+    def _show(self, value: Any) -> None:
+        self.as_string = isinstance(value, str)
+        super()._show(value)
+
+    def value_of_rows(self, rows: list[list[str]]) -> Any:
+        value = super().value_of_rows(rows)
+        if self.as_string and isinstance(value, list) and len(value) == 1:
+            return value[0]
+        return value
+
+
 def editor_for(field: ConfigField, parent: QWidget | None = None) -> FieldEditor:
     """The editor of one config field, chosen by its type in the kinds registry."""
     t = field.type
@@ -519,7 +538,7 @@ def editor_for(field: ConfigField, parent: QWidget | None = None) -> FieldEditor
     if t == "map":
         return KeyValueEditor(parent)
     if t == "args":
-        return ListEditor(parent, header="argument")
+        return ArgsEditor(parent)
     if t == "list":
         return ListEditor(parent, json_values=True)
     return JsonEditor(parent)

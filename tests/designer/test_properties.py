@@ -253,3 +253,17 @@ def test_the_form_follows_clicks_on_the_canvas(qtbot, tmp_path: Path) -> None:
     click(view.mapFromScene(ed.scene.node_item("end").sceneBoundingRect().center()
                             + QPointF(0, 300)))
     assert props.target == ("flow", None)
+
+
+def test_a_shell_command_line_stays_a_string(qtbot) -> None:
+    data = json.loads(json.dumps(FLOW))
+    data["nodes"].append({"id": "sh", "kind": "shell",
+                          "config": {"command": "ls | wc -l", "shell": True}})
+    doc = FlowDocument(flow_from_dict(data))
+    editor = PropertyEditor(doc)
+    qtbot.addWidget(editor)
+    editor.show_node("sh")
+    table = editor.editors["config.command"].table  # type: ignore[attr-defined]
+    assert table.rowCount() == 1 and table.item(0, 0).text() == "ls | wc -l"
+    table.item(0, 0).setText("ls -l | wc -l")
+    assert doc.flow.node("sh").config == {"command": "ls -l | wc -l", "shell": True}
