@@ -238,6 +238,8 @@ class BackupActions(QObject):
                             f"{result.pre_restore_path}; restore that file to undo.")
             if state["paused"]:
                 message += f" {len(state['paused'])} run(s) of this app were paused."
+            if self.window.resumed:
+                message += f" {len(self.window.resumed)} interrupted run(s) resumed."
             if reopen_error:
                 message += f" Reopening the store failed: {reopen_error}"
             self._report("restore", not reopen_error, message)

@@ -115,6 +115,25 @@ class EngineBridge(QObject):
             self.runFinished.emit(run_id, status)
         self.activeChanged.emit(self.active_count())
 
+    def resume_orphans(self) -> list[str]:
+        """Take over runs left ``running`` with no live owner (a crash, a pause, a restore).
+
+        Only ``running`` runs: a ``pending`` one may be about to be claimed by the
+        process that created it, and a ``waiting`` one needs a decision first.
+        """
+        from engine.runs import owner_alive
+
+        mine = set(self.active_runs())
+        try:
+            rows = self.store.unfinished_runs()
+        except Exception:  # noqa: BLE001 - nothing to resume on a store we cannot read
+            return []
+        ids = [r["id"] for r in rows if r["status"] == "running" and not r["parent_run_id"]
+               and r["id"] not in mine and not owner_alive(r["owner"], r["lease_until"])]
+        for run_id in ids:
+            self.execute(run_id)
+        return ids
+
     def active_count(self) -> int:
         with self._lock:
             return sum(1 for t, _ in self._runs.values() if t.is_alive())

@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.profiles = ProfileBook(self.settings)
         self.last_message = ""
         self.monitor: RunMonitor | None = None
+        self.resumed: list[str] = []
         self.connection = self._open_first_connection()
         self.bridge = EngineBridge(self.connection.store, self)
         self.editor = FlowEditor(self)
@@ -92,6 +93,9 @@ class MainWindow(QMainWindow):
         self.editor.message.connect(self.say)
         self.editor.document.pathChanged.connect(self._path_changed)
         self.bridge.start()
+        resumed = self.bridge.resume_orphans()
+        if resumed:
+            self.last_message = f"Resumed {len(resumed)} interrupted run(s)."
         self._retitle()
         self.resize(1280, 800)
         geometry = self.settings.window_geometry("main")
@@ -124,6 +128,7 @@ class MainWindow(QMainWindow):
         self.bridge.set_store(connection.store)
         self.connection = connection
         old.close()
+        self.bridge.resume_orphans()
         self.settings.set_current_profile(profile.name)
         if self.monitor is not None:
             self.monitor.refresh()
@@ -138,6 +143,7 @@ class MainWindow(QMainWindow):
             reopen()
         self.bridge.set_store(self.connection.store)
         self.bridge.start()
+        self.resumed = self.bridge.resume_orphans()
         if self.monitor is not None:
             self.monitor.refresh()
         self._show_connection()
