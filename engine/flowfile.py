@@ -268,12 +268,39 @@ def flow_from_dict(data: Any, source: str | None = None) -> Flow:
     return _Reader(source).flow(data)
 
 
+class _Refused(Exception):
+    """Raised inside the JSON parser for what plain json.loads would let through."""
+
+    def __init__(self, message: str, node: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message, self.node, self.field = message, node, field
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A key given twice would silently lose one value: refuse it, naming the node if any."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            ids = [v for k, v in pairs if k == "id" and isinstance(v, str)]
+            raise _Refused(f"the key '{key}' appears twice in one object",
+                           ids[0] if ids and "kind" in out else None, key)
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not valid JSON (use a number or a string)")
+
+
 def loads(text: str, source: str | None = None) -> Flow:
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise FlowFileError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
                             f"{exc.colno}", source=source) from None
+    except _Refused as exc:
+        raise FlowFileError(exc.message, source=source, node=exc.node,
+                            field=exc.field) from None
     return flow_from_dict(data, source)
 
 

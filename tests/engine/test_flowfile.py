@@ -175,6 +175,29 @@ def test_malformed_json_names_the_file_and_the_place(tmp_path: Path, text: str,
     assert words in str(info.value)
 
 
+@pytest.mark.parametrize("text,node,field,words", [
+    ('{"format": "flowdesk/1", "name": "a", "name": "b", "nodes": []}', None, "name",
+     "the key 'name' appears twice in one object"),
+    ('{"format": "flowdesk/1", "name": "a", "nodes": [{"id": "n", "kind": "delay", '
+     '"config": {"seconds": 1}, "config": {"seconds": 2}}]}', "n", "config",
+     "the key 'config' appears twice"),
+    ('{"format": "flowdesk/1", "name": "a", "nodes": [{"id": "n", "kind": "delay", '
+     '"config": {"seconds": 1, "seconds": 2}}]}', None, "seconds",
+     "the key 'seconds' appears twice"),
+    ('{"format": "flowdesk/1", "name": "a", "nodes": [{"id": "n", "kind": "start", '
+     '"x": NaN}]}', None, None, "NaN is not valid JSON"),
+    ('{"format": "flowdesk/1", "name": "a", "nodes": [{"id": "n", "kind": "set", '
+     '"config": {"vars": {"a": -Infinity}}}]}', None, None, "-Infinity is not valid JSON"),
+])
+def test_what_plain_json_would_let_through_is_refused(text: str, node: str | None,
+                                                      field: str | None, words: str) -> None:
+    """Python's json keeps the last of two equal keys and reads NaN: both would lose data."""
+    with pytest.raises(FlowFileError) as info:
+        loads(text, "dup.flow.json")
+    assert str(info.value).startswith("dup.flow.json: ") and words in str(info.value)
+    assert (info.value.node, info.value.field) == (node, field)
+
+
 def test_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(FlowFileError, match="no such file"):
         load_flow(tmp_path / "missing.flow.json")
