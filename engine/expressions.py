@@ -38,6 +38,8 @@ class _Undefined(StrictUndefined):
 
     @property
     def _undefined_message(self) -> str:
+        if not isinstance(self._undefined_name, str):  # a list index out of range
+            return f"no item [{self._undefined_name!r}]"
         return f"undefined name '{self._undefined_name}'"
 
 
@@ -51,6 +53,15 @@ class _Environment(ImmutableSandboxedEnvironment):
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        # Jinja falls back to attributes for a missing key: vars['items'] would be a method.
+        if isinstance(obj, Mapping):
+            try:
+                return obj[argument]
+            except (KeyError, TypeError):
+                return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
 
 
 def _finalize(value: Any) -> Any:

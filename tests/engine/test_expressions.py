@@ -116,6 +116,15 @@ def test_dot_on_a_mapping_is_the_key_never_a_method() -> None:
         evaluate("vars.keys()", SCOPE)
     with pytest.raises(ExpressionError, match="undefined name 'get'"):
         render("{{ inputs.get('n') }}", SCOPE)
+    assert evaluate("vars['items']", SCOPE) == "a key called items"
+    for source in ("inputs['keys']()", "len(run['values']())", "inputs['items'].append"):
+        with pytest.raises(ExpressionError, match="undefined name|not allowed"):
+            evaluate(source, {**SCOPE, "inputs": {"items": []}})
+
+
+def test_an_index_out_of_range_says_so() -> None:
+    with pytest.raises(ExpressionError, match=r"no item \[5\]"):
+        evaluate("inputs.items[5]", SCOPE)
 
 
 @pytest.mark.parametrize("source,words", [
