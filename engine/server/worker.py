@@ -37,11 +37,9 @@ class EmbeddedWorker:
             self._active[run_id] = self._pool.submit(self._execute, run_id)
 
     def _execute(self, run_id: str) -> None:
-        from engine.executor import execute_run
-
         while True:
             try:
-                execute_run(self.store, run_id, stop=self.stop)
+                self._execute_with_parents(run_id)
             except RunBusy:
                 pass  # another live process owns it and will finish it
             except Exception:  # noqa: BLE001 - a worker thread must not die silently
@@ -52,6 +50,22 @@ class EmbeddedWorker:
                     continue
                 self._active.pop(run_id, None)
                 return
+
+    def _execute_with_parents(self, run_id: str) -> None:
+        """Execute a run, then the parent runs (subflows) that were waiting on it."""
+        from engine.executor import execute_run
+        from engine.runs import TERMINAL_RUN, owner_alive
+
+        current = run_id
+        status = execute_run(self.store, current, stop=self.stop)
+        while status in TERMINAL_RUN and not self.stop.is_set():
+            parent = self.store.run_row(current)["parent_run_id"]
+            if not parent:
+                return
+            row = self.store.run_row(parent)
+            if row["status"] in TERMINAL_RUN or owner_alive(row["owner"], row["lease_until"]):
+                return
+            current, status = parent, execute_run(self.store, parent, stop=self.stop)
 
     def active(self) -> int:
         with self._lock:
