@@ -1,0 +1,110 @@
+"""The shell: menus and shortcuts, status bar, recent files, layout memory, welcome, themes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+from app.mainwindow import MainWindow
+from app.settings import AppSettings
+from app.theme import ThemeManager, is_dark
+from tests.app.conftest import EXAMPLES
+
+
+def _menu(window: MainWindow, title: str) -> list[tuple[str, str]]:
+    for action in window.menuBar().actions():
+        if action.text().replace("&", "") == title:
+            return [(a.text().replace("&", ""), a.shortcut().toString())
+                    for a in action.menu().actions() if not a.isSeparator()]
+    raise AssertionError(f"no menu {title}")
+
+
+def test_menus_and_shortcuts(window: MainWindow) -> None:
+    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert titles == ["File", "Edit", "View", "Run", "Tools", "Help"]
+    file_items = [t for t, _ in _menu(window, "File")]
+    assert file_items == ["New", "Open…", "Open Recent", "Save", "Save As…", "Revert",
+                          "Backup…", "Restore…", "Connection profiles…", "Quit"]
+    run = dict(_menu(window, "Run"))
+    assert run["Run"] == "F5" and run["Show monitor"] == "Ctrl+M"
+    assert "Validate" in run and "Cancel run" in run
+    assert [t for t, _ in _menu(window, "Tools")] == ["Backup schedule…"]
+    edit = dict(_menu(window, "Edit"))
+    assert edit.get("Undo") == "Ctrl+Z"
+    view = [t for t, _ in _menu(window, "View")]
+    assert {"Palette", "Properties", "Problems", "Run", "Theme"} <= set(view)
+
+
+def test_status_bar_shows_connection_without_password(window: MainWindow) -> None:
+    text = window.connection_label.text()
+    assert text.startswith("Local — sqlite:///") and text.endswith("flowdesk.db")
+    assert window.engine_label.text() == "engine: idle"
+
+
+def test_recent_files_and_layout_are_remembered(qtbot, settings: AppSettings,
+                                                memory_keyring) -> None:  # noqa: ANN001
+    first = MainWindow(settings, show_welcome=False)
+    qtbot.addWidget(first)
+    first.show()
+    assert first.open_file(str(EXAMPLES / "hello.flow.json"))
+    assert first.open_file(str(EXAMPLES / "approval.flow.json"))
+    first.problems_dock.hide()
+    first.resize(700, 500)
+    size = (first.width(), first.height())
+    first.close()
+    assert settings.recent_files()[:2] == [str(EXAMPLES / "approval.flow.json"),
+                                           str(EXAMPLES / "hello.flow.json")]
+    second = MainWindow(settings, show_welcome=False)
+    qtbot.addWidget(second)
+    second.show()
+    second._fill_recent()
+    names = [a.text() for a in second.recent_menu.actions() if not a.isSeparator()]
+    assert names[:2] == ["approval.flow.json", "hello.flow.json"]
+    assert second.problems_dock.isHidden()
+    assert (second.width(), second.height()) == size
+    second.recent_menu.actions()[1].trigger()
+    assert second.editor.flow.name == "hello"
+    assert "hello.flow.json" in second.windowTitle()
+    second.shutdown()
+
+
+def test_welcome_page_opens_an_example(qtbot, settings: AppSettings, memory_keyring) -> None:  # noqa: ANN001
+    win = MainWindow(settings, show_welcome=True)
+    qtbot.addWidget(win)
+    win.show()
+    from app.welcome import WelcomeDialog
+
+    qtbot.waitUntil(lambda: win.findChild(WelcomeDialog, "welcomeDialog") is not None)
+    dialog = win.findChild(WelcomeDialog, "welcomeDialog")
+    names = [dialog.list.item(i).text().split(" — ")[0] for i in range(dialog.list.count())]
+    assert "hello" in names and "approval" in names
+    item = dialog.list.item(names.index("hello"))
+    rect = dialog.list.visualItemRect(item)
+    qtbot.mouseClick(dialog.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(dialog.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert win.editor.flow.name == "hello"
+    assert settings.welcome_seen()
+    win.shutdown()
+
+
+def test_missing_recent_file_is_one_sentence(window: MainWindow, tmp_path: Path) -> None:
+    gone = tmp_path / "gone.flow.json"
+    assert not window.open_file(str(gone))
+    assert window.last_message == f"{gone} no longer exists."
+
+
+def test_themes_are_palettes(qtbot) -> None:  # noqa: ANN001
+    app = QApplication.instance()
+    before = app.palette()
+    manager = ThemeManager(app, "dark")
+    try:
+        assert is_dark(app.palette())
+        assert app.styleSheet() == ""
+        manager.apply("light")
+        assert not is_dark(app.palette())
+        assert app.palette().color(QPalette.ColorRole.Base).name() == "#ffffff"
+    finally:
+        app.setPalette(before)
