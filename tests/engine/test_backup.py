@@ -459,3 +459,36 @@ def test_prune_backups_keeps_the_newest(tmp_path: Path) -> None:
     assert prune_backups(tmp_path / "missing", 1) == []
     with pytest.raises(ValueError, match="keep must be 0 or more"):
         prune_backups(tmp_path, -1)
+
+
+def test_a_bad_row_under_a_good_checksum_is_refused_and_rolled_back(
+        archive_and_store: tuple[Path, Engine], tmp_path: Path) -> None:
+    """An archive written wrongly (checksums right, a row wrong) changes nothing either."""
+    import gzip
+    import hashlib
+    from dataclasses import replace
+
+    from engine.backup.manifest import parse_manifest
+
+    archive, target = archive_and_store
+    with zipfile.ZipFile(archive) as z:
+        manifest = parse_manifest(z.read("manifest.json"), "x")
+        entries = {n: z.read(n) for n in z.namelist() if n != "manifest.json"}
+    name = "tables/logs.jsonl.gz"
+    lines = gzip.decompress(entries[name]).splitlines(keepends=True)
+    lines[-1] = b'["too", "few"]\n'
+    entries[name] = gzip.compress(b"".join(lines))
+    parts = tuple(replace(p, size=len(entries[name]),
+                          sha256=hashlib.sha256(entries[name]).hexdigest())
+                  if p.part == name else p for p in manifest.tables)
+    bad = tmp_path / "bad-row.fdbackup"
+    with zipfile.ZipFile(bad, "w") as z:
+        for n, b in entries.items():
+            z.writestr(n, b)
+        z.writestr("manifest.json", replace(manifest, tables=parts).to_json())
+    with pytest.raises(BackupError, match="a row of the logs table cannot be read"):
+        verify_backup(bad)
+    before = dump(target)
+    with pytest.raises(BackupError, match="a row of the logs table cannot be read"):
+        restore_backup(target, bad, force=True, pre_restore_dir=tmp_path / "pre")
+    assert dump(target) == before
