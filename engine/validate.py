@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import networkx as nx
+from jinja2 import TemplateSyntaxError, meta
+from jinja2 import nodes as jinja_nodes
 
-from engine.expressions import _LONE, check_expression, check_templates
+from engine.expressions import _LONE, _env, check_expression, check_templates
 from engine.flowfile import FlowFileError, _Reader
 from engine.kinds import KINDS, ConfigField
 from engine.model import FORMAT, Edge, Flow
@@ -234,6 +236,68 @@ def _check_graph(flow: Flow, good: list[Edge], out: list[Problem]) -> None:
                                    node=n.id))
 
 
+SCOPE_NAMES = ("inputs", "vars", "nodes", "run")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return []
+
+
+def _name_warnings(flow: Flow, text: str, template: bool) -> list[str]:
+    """Names that will be undefined when the expression runs: a typo, a node that does not
+    exist, an input that is not declared. Warnings, since only a run can be sure."""
+    if template and "{" not in text:
+        return []
+    try:
+        ast = _env.parse(text if template else "{{ " + text + " }}")
+    except TemplateSyntaxError:
+        return []  # reported as a syntax error elsewhere
+    found: list[str] = []
+    for name in sorted(meta.find_undeclared_variables(ast)):
+        if name not in SCOPE_NAMES and name not in _env.globals:
+            found.append(f"'{name}' is not a name in scope (use inputs, vars, nodes, run or "
+                         f"the functions {', '.join(_env.globals)})")
+    for node in ast.find_all((jinja_nodes.Getattr, jinja_nodes.Getitem)):
+        if not isinstance(node.node, jinja_nodes.Name):
+            continue
+        if isinstance(node, jinja_nodes.Getattr):
+            key: Any = node.attr
+        elif isinstance(node.arg, jinja_nodes.Const):
+            key = node.arg.value
+        else:
+            continue
+        if node.node.name == "nodes" and not flow.has_node(key):
+            found.append(f"there is no node '{key}'")
+        elif node.node.name == "inputs" and key not in (flow.inputs or {}):
+            found.append(f"the flow declares no input '{key}'")
+    return list(dict.fromkeys(found))
+
+
+def _check_names(flow: Flow, out: list[Problem]) -> None:
+    for i, e in enumerate(flow.edges):
+        if isinstance(e.when, str):
+            for msg in _name_warnings(flow, e.when, template=False):
+                out.append(Problem("warning", f"{msg} in {e.when!r}", edge=i, field="when"))
+    for node in flow.nodes:
+        spec = KINDS.get(node.kind)
+        if spec is None or not isinstance(node.config, dict):
+            continue
+        for key, value in node.config.items():
+            f = spec.field_map.get(key)
+            if f is None or f.type == "code":
+                continue
+            for text in _strings(value):
+                for msg in _name_warnings(flow, text, template=True):
+                    out.append(Problem("warning", f"{msg} in {text!r}", node=node.id,
+                                       field=f"config.{key}"))
+
+
 def _check_structure(flow: Flow, out: list[Problem]) -> None:
     """The loader's shape checks, for a model edited in memory (designer, API).
 
@@ -272,6 +336,7 @@ def validate(flow: Flow) -> list[Problem]:
     _check_graph(flow, good, out)
     _check_nodes(flow, out)
     _check_config(flow, out)
+    _check_names(flow, out)
     return out
 
 

@@ -149,6 +149,17 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], str, str | None, int | N
      "warning", "end", None, "cancel_others", "cancel_others has an effect only with join"),
     ("retry on start", lambda d: nodes(d)["start"].update(retry={"max_attempts": 2}),
      "warning", "start", None, None, "retry has no effect on a start node"),
+    ("misspelt name in when", lambda d: d["edges"][1].update(when="inptus.n > 0"),
+     "warning", None, 1, "when", "'inptus' is not a name in scope"),
+    ("when naming a missing node", lambda d: d["edges"][1].update(
+        when="nodes.fetch.output.status == 200"),
+     "warning", None, 1, "when", "there is no node 'fetch'"),
+    ("template naming an undeclared input", lambda d: nodes(d)["y"]["config"].update(
+        command=["echo", "{{ inputs['count'] }}"]),
+     "warning", "y", None, "config.command", "the flow declares no input 'count'"),
+    ("template using a function that is not offered", lambda d: nodes(d)["end"].update(
+        config={"outputs": {"r": {"deep": ["{{ range(3) }}"]}}}),
+     "warning", "end", None, "config.outputs", "'range' is not a name in scope"),
     ("node reaching no end", lambda d: add(d, {"id": "dangling", "kind": "set",
                                                "config": {"vars": {}}},
                                            {"from": "x", "to": "dangling"}),
@@ -167,6 +178,15 @@ def test_each_problem_is_reported_where_it_is(
     p = matching[0]
     assert (p.severity, p.node, p.edge, p.field) == (severity, node, edge, field), p
     assert has_errors(found) == (severity == "error")
+
+
+def test_names_bound_inside_a_template_and_python_code_are_not_flagged() -> None:
+    def mut(d: dict[str, Any]) -> None:
+        nodes(d)["y"].update(kind="python", config={"code": "result = undefined_here"})
+        nodes(d)["x"]["config"]["vars"]["list"] = (
+            "{% for item in [inputs.n] %}{{ loop.index }}{{ item }}{% endfor %}")
+        nodes(d)["end"]["config"]["outputs"]["s"] = "{{ nodes['x'].status ~ str(run.id) }}"
+    assert problems_of(mut) == []
 
 
 def test_warnings_alone_do_not_block_and_are_formatted_as_warnings() -> None:
