@@ -9,7 +9,9 @@ code with fresh globals (``inputs``, ``vars``, ``nodes``, ``run``, ``result``),
 writes an end marker on stdout and stderr (so the engine knows it has every
 line of this execution), and answers ``{id, ok, result}`` or ``{id, ok: false,
 error}``. The user's print() goes to the real stdout, so output of programs the
-code starts is captured too.
+code starts is captured too. When the engine process dies, a watchdog thread
+kills the worker's whole process group, so a crashed engine leaves no work
+running behind it.
 
 This file must stay importable without the ``engine`` package.
 """
@@ -20,8 +22,11 @@ import builtins
 import json
 import linecache
 import os
+import signal
 import struct
 import sys
+import threading
+import time
 import traceback
 from typing import Any
 
@@ -153,8 +158,16 @@ def _end_streams(request_id: int) -> None:
         os.write(fd, marker)
 
 
+def _stop_with_the_engine(engine_pid: int) -> None:
+    """If the engine dies (a crash, kill -9), stop this worker and all the code started."""
+    while os.getppid() == engine_pid:
+        time.sleep(0.25)
+    os.killpg(0, signal.SIGKILL)
+
+
 def main(argv: list[str]) -> int:
     in_fd, out_fd = int(argv[1]), int(argv[2])
+    threading.Thread(target=_stop_with_the_engine, args=(os.getppid(),), daemon=True).start()
     for fd in (in_fd, out_fd):
         os.set_inheritable(fd, False)  # programs the code starts must not hold our pipes
     for stream in (sys.stdout, sys.stderr):

@@ -232,3 +232,27 @@ def test_the_secret_filter() -> None:
                                            "PLAIN_URL": "https://host/", "LANG": "C.UTF-8"}
     assert child_environment({"DB_PASSWORD": "given"}, base=env)["DB_PASSWORD"] == "given"
     assert is_secret_variable("github_token", "x")
+
+
+def test_a_crashed_engine_leaves_no_python_work_running(tmp_path: Path) -> None:
+    """kill -9 of the engine process: the worker and what its code started stop too."""
+    pids = tmp_path / "pids"
+    script = ("import asyncio, sys\n"
+              "from engine.pyworker import get_pool\n"
+              "code = ('import os, subprocess, time\\n'\n"
+              "        'child = subprocess.Popen([\"sleep\", \"30\"])\\n'\n"
+              "        'open(%r, \"w\").write(f\"{os.getpid()} {child.pid}\")\\n'\n"
+              "        'time.sleep(30)') % sys.argv[1]\n"
+              "asyncio.run(get_pool().execute({'code': code, 'scope': {}, 'env': {},"
+              " 'cwd': None}, lambda s, t: None))\n")
+    engine = subprocess.Popen([sys.executable, "-c", script, str(pids)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        worker_pid, child_pid = (int(p) for p in pids.read_text().split())
+        assert not gone(worker_pid, within_s=0)
+    finally:
+        engine.kill()
+        engine.wait()
+    assert gone(worker_pid) and gone(child_pid)
