@@ -239,6 +239,10 @@ class Worker:
         self._dead.set()
         kill_group(self.pid)
         self._close_requests()
+        try:
+            self.proc.wait(timeout=1.0)  # reaped here too: at exit the reader may not run
+        except subprocess.TimeoutExpired:
+            pass
 
     def close(self, wait_s: float = 1.0) -> None:
         """Ask the worker to exit (end of its request pipe); kill it if it does not."""
