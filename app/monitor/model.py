@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from app.monitor.timefmt import duration, local_time, span, to_epoch
+from app.monitor.timefmt import duration, local_time, span
 
 if TYPE_CHECKING:
     from engine.runs import RunStore
@@ -111,6 +111,7 @@ class RunListModel(QAbstractTableModel):
             data = ev.get("data") or {}
             status = data.get("status")
             if status:
+                run.pop("_display", None)
                 run["status"] = status
                 if status == "running" and not run.get("started_at"):
                     run["started_at"] = ev["ts"]
@@ -163,29 +164,46 @@ class RunListModel(QAbstractTableModel):
     def run_id_at(self, row: int) -> str:
         return str(self.rows[row]["run_id"])
 
+    def _display(self, run: dict[str, Any]) -> tuple[str, ...]:
+        """The row's texts, computed once per change (scrolling asks for them a lot)."""
+        cached = run.get("_display")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        finished = run.get("finished_at") is not None or run.get("status") in FINAL
+        texts = (str(run.get("flow_name", "")), str(run.get("status", "")),
+                 local_time(run.get("started_at") or run.get("created_at")),
+                 duration(span(run.get("started_at"), run.get("finished_at"), time.time())),
+                 str(run.get("created_by") or ""), str(run["run_id"])[:12])
+        if finished or not run.get("started_at"):
+            run["_display"] = texts
+        return texts
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == _DISPLAY:
+            row = index.row()
+            if 0 <= row < len(self.rows):
+                return self._display(self.rows[row])[index.column()]
+            return None
         if not index.isValid() or index.row() >= len(self.rows):
             return None
         run = self.rows[index.row()]
         col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return run.get("flow_name", "")
-            if col == 1:
-                return run.get("status", "")
-            if col == 2:
-                return local_time(run.get("started_at") or run.get("created_at"))
-            if col == 3:
-                return duration(span(run.get("started_at"), run.get("finished_at"),
-                                     time.time()))
-            if col == 4:
-                return run.get("created_by") or ""
-            if col == 5:
-                return str(run["run_id"])[:12]
-        elif role == Qt.ItemDataRole.ForegroundRole and col == 1:
-            return QColor(STATUS_COLOURS.get(run.get("status", ""), "#808080"))
-        elif role == Qt.ItemDataRole.ToolTipRole and col == 5 or role == Qt.ItemDataRole.UserRole:
+        if role == _FOREGROUND and col == 1:
+            return _colour(run.get("status", ""))
+        if (role == _TOOLTIP and col == 5) or role == _USER:
             return str(run["run_id"])
-        elif role == Qt.ItemDataRole.UserRole + 1 and col == 2:
-            return to_epoch(run.get("started_at"))
         return None
+
+
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_USER = Qt.ItemDataRole.UserRole
+_COLOURS: dict[str, QColor] = {}
+
+
+def _colour(status: str) -> QColor:
+    colour = _COLOURS.get(status)
+    if colour is None:
+        colour = _COLOURS[status] = QColor(STATUS_COLOURS.get(status, "#808080"))
+    return colour

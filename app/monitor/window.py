@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.monitor.delegate import RunCellDelegate
 from app.monitor.inspector import NodeInspector
 from app.monitor.model import STATUSES, RunListModel
 from app.monitor.timeline import TimelineWidget
@@ -65,6 +66,8 @@ class RunMonitor(QMainWindow):
         self.table = QTableView()
         self.table.setObjectName("runTable")
         self.table.setModel(self.model)
+        self.table.setItemDelegate(RunCellDelegate(self.model))
+        self.table.setWordWrap(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
