@@ -70,11 +70,8 @@ class PortItem(QGraphicsItem):
         w, h = NODE_W / 2, NODE_H / 2
         self.setPos({"in": QPointF(-w, 0), "out": QPointF(w, 0),
                      "error": QPointF(w - 18, h)}[role])
-        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
-        self.setToolTip({"in": "Input", "out": "Drag to another node to connect",
-                         "error": "On error: drag to a node that handles the failure"}[role])
-        if role != "in":
-            self.setCursor(Qt.CursorShape.CrossCursor)
+        # No tooltip or cursor per port: thousands of nodes load faster without them,
+        # and the node's tooltip shows through.
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         r = PORT_RADIUS + 3

@@ -133,6 +133,13 @@ class FlowScene(QGraphicsScene):
         self._edges.clear()
         missing = any(n.x is None or n.y is None for n in self.flow.nodes)
         placed = auto_layout(self.flow) if missing else {}
+        # Set the scene rect up front: an unset one is recomputed from every item on
+        # each query, which made loading quadratic.
+        points = [(n.x, n.y) if n.x is not None and n.y is not None else placed[n.id]
+                  for n in self.flow.nodes] or [(0.0, 0.0)]
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        self.setSceneRect(QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+                          .adjusted(-2000, -2000, 2000, 2000))
         self.syncing = True
         try:
             for node in self.flow.nodes:
@@ -141,8 +148,6 @@ class FlowScene(QGraphicsScene):
                 self._add_edge_item(edge)
         finally:
             self.syncing = False
-        rect = self.nodes_bounding_rect()
-        self.setSceneRect(rect.adjusted(-2000, -2000, 2000, 2000))
         self.rebuilt.emit()
 
     def _add_node_item(self, node: Node, fallback: tuple[float, float] | None = None) -> None:
