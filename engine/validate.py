@@ -306,12 +306,15 @@ def _check_structure(flow: Flow, out: list[Problem]) -> None:
     cannot be loaded again. Config and kinds are checked in :func:`_check_config`.
     """
     reader = _Reader(None)
+
+    def message(exc: FlowFileError) -> str:  # a Problem's line shows no field: say it
+        return f"{exc.field}: {exc.detail}" if exc.field else exc.detail
     top = {"format": FORMAT, "name": flow.name, "description": flow.description,
            "inputs": flow.inputs, "concurrency": flow.concurrency, "nodes": []}
     try:
         reader.flow({k: v for k, v in top.items() if v is not None or k == "name"})
     except FlowFileError as exc:
-        out.append(Problem("error", exc.detail, field=exc.field))
+        out.append(Problem("error", message(exc), field=exc.field))
     for i, node in enumerate(flow.nodes):
         data = node.to_dict()
         data.pop("config", None)
@@ -320,12 +323,12 @@ def _check_structure(flow: Flow, out: list[Problem]) -> None:
         try:
             reader.node(data, i)
         except FlowFileError as exc:
-            out.append(Problem("error", exc.detail, node=node.id, field=exc.field))
+            out.append(Problem("error", message(exc), node=node.id, field=exc.field))
     for i, edge in enumerate(flow.edges):
         try:
             reader.edge(edge.to_dict(), i)
         except FlowFileError as exc:
-            out.append(Problem("error", exc.detail, edge=i, field=exc.field))
+            out.append(Problem("error", message(exc), edge=i, field=exc.field))
 
 
 def validate(flow: Flow) -> list[Problem]:

@@ -257,6 +257,8 @@ def test_shape_errors_of_a_model_edited_in_memory(edit: Callable[[Flow], Any],
     matching = [p for p in found if words in p.message]
     assert matching, found
     assert matching[0].is_error and matching[0].node == node
+    if matching[0].field:  # the printed line names the field
+        assert matching[0].field in matching[0].format("f")
 
 
 def test_validation_does_not_change_the_flow() -> None:
