@@ -121,3 +121,27 @@ def create_app(store_url: str | None = None, *, worker: bool = True,
     app.add_middleware(_RequestMetrics, metrics=state.metrics)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     return app
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(method, full path, openapi_extra)`` of every endpoint in ``app.routes``.
+
+    FastAPI ≥ 0.160 keeps included routers as lazy ``_IncludedRouter`` entries in
+    ``app.routes``; their endpoints are reached through ``effective_route_contexts``.
+    """
+    from fastapi.routing import APIRoute
+
+    out: list[tuple[str, str, dict[str, Any]]] = []
+
+    def add(route: Any, path: str, extra: dict[str, Any] | None) -> None:
+        for method in sorted(getattr(route, "methods", None) or ()):
+            out.append((method, path, extra or {}))
+
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            add(route, route.path, route.openapi_extra)
+        elif hasattr(route, "effective_route_contexts"):
+            for ctx in route.effective_route_contexts():
+                if isinstance(ctx.original_route, APIRoute):
+                    add(ctx.original_route, ctx.path, ctx.openapi_extra)
+    return out

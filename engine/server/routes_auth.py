@@ -105,7 +105,7 @@ def change_password(body: PasswordBody, request: Request,
     """Change your own password; every session of yours (this one too) is revoked."""
     state = request.app.state.flowdesk
     if authenticate(state.engine, caller.name, body.current_password) is None:
-        raise HTTPException(403, "the current password is wrong")
+        raise HTTPException(400, "the current password is wrong")
     try:
         set_password(state.engine, caller.name, body.new_password)
     except UserError as exc:
