@@ -9,7 +9,9 @@ The designer calls :func:`validate` on every edit (debounced), the CLI's
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -331,8 +333,24 @@ def _check_structure(flow: Flow, out: list[Problem]) -> None:
             out.append(Problem("error", message(exc), edge=i, field=exc.field))
 
 
-def validate(flow: Flow) -> list[Problem]:
-    """Every error and warning of ``flow``, flow-level first, then by node and edge."""
+def _check_subflow_files(flow: Flow, base_dir: Path, out: list[Problem]) -> None:
+    """A subflow ``flow`` that looks like a path must exist next to the file (else it can
+    only be a deployed flow's name, which a server may still know: hence a warning)."""
+    for node in flow.nodes:
+        target = node.config.get("flow") if isinstance(node.config, dict) else None
+        if node.kind != "subflow" or not isinstance(target, str) or "{" in target:
+            continue
+        if (target.endswith(".json") or "/" in target) and not (base_dir / target).is_file():
+            out.append(Problem("warning", f"the subflow file '{target}' does not exist next to "
+                               "this flow", node=node.id, field="config.flow"))
+
+
+def validate(flow: Flow, *, base_dir: str | os.PathLike[str] | None = None) -> list[Problem]:
+    """Every error and warning of ``flow``, flow-level first, then by node and edge.
+
+    ``base_dir`` is the folder of the flow's file, when it has one: subflow paths are
+    then checked to exist.
+    """
     out: list[Problem] = []
     _check_structure(flow, out)
     good = _check_edges(flow, out)
@@ -340,6 +358,8 @@ def validate(flow: Flow) -> list[Problem]:
     _check_nodes(flow, out)
     _check_config(flow, out)
     _check_names(flow, out)
+    if base_dir is not None:
+        _check_subflow_files(flow, Path(base_dir), out)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -33,7 +34,7 @@ def validate_cmd(args: argparse.Namespace) -> int:
             if not args.json:
                 print(str(exc), file=sys.stderr)
             continue
-        problems = validate(flow)
+        problems = validate(flow, base_dir=Path(path).parent)
         errors = [p for p in problems if p.is_error]
         if errors and code == 0:
             code = 1

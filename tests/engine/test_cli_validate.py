@@ -77,6 +77,23 @@ def test_warnings_alone_exit_0_and_are_marked(tmp_path: Path,
     assert out == f"{path}: node 'side': warning: no path from this node reaches an end node\n"
 
 
+def test_a_subflow_file_that_is_not_there_is_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = good()
+    d["nodes"].insert(1, {"id": "call", "kind": "subflow",
+                          "config": {"flow": "child.flow.json"}})
+    d["edges"] = [{"from": "start", "to": "call"}, {"from": "call", "to": "end"}]
+    path = write(tmp_path, "parent.flow.json", d)
+    code, out, _ = run(capsys, str(path))
+    assert code == 0
+    assert out == (f"{path}: node 'call': warning: the subflow file 'child.flow.json' does not "
+                   "exist next to this flow\n")
+    write(tmp_path, "child.flow.json", good())
+    assert run(capsys, str(path)) == (0, "", "")
+    d["nodes"][1]["config"]["flow"] = "deployed-name"  # may be a deployed flow: no warning
+    assert run(capsys, str(write(tmp_path, "p2.flow.json", d))) == (0, "", "")
+
+
 def test_flow_level_problems_have_no_node(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     d = good()

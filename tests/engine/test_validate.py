@@ -279,4 +279,4 @@ def test_build_graph_keeps_parallel_edges_and_their_index() -> None:
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.flow.json")), ids=lambda p: p.name)
 def test_every_example_validates_without_any_problem(path: Path) -> None:
-    assert validate(load_flow(path)) == []
+    assert validate(load_flow(path), base_dir=path.parent) == []
