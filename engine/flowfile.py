@@ -323,8 +323,21 @@ def dumps(flow: Flow | dict[str, Any]) -> str:
 
 
 def save_flow(flow: Flow, path: str | os.PathLike[str]) -> None:
-    """Write atomically: a crash while saving leaves the old file intact."""
+    """Write atomically: a crash while saving leaves the old file intact.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, and then
+    replaces the file in one rename. A failure (disk full, no permission) raises
+    :class:`OSError` and leaves neither a half-written file nor the temporary one.
+    """
     p = Path(path)
     tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(dumps(flow), encoding="utf-8")
-    os.replace(tmp, p)
+    data = dumps(flow).encode("utf-8")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -265,6 +265,21 @@ def test_round_trip_of_a_canonical_file_is_byte_for_byte(tmp_path: Path) -> None
     assert CANONICAL.endswith("}\n") and "ünïcode ✓" in CANONICAL
 
 
+def test_a_failed_save_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "keep.flow.json"
+    path.write_text(CANONICAL, encoding="utf-8")
+    flow = loads(CANONICAL)
+    flow.node("p").config = {"code": object()}  # cannot be written as JSON
+    with pytest.raises(TypeError):
+        save_flow(flow, path)
+    target_is_dir = tmp_path / "dir.flow.json"
+    target_is_dir.mkdir()
+    with pytest.raises(OSError):
+        save_flow(loads(CANONICAL), target_is_dir)
+    assert path.read_text(encoding="utf-8") == CANONICAL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.flow.json", "keep.flow.json"]
+
+
 def test_dumps_puts_fields_in_format_order() -> None:
     d = json.loads(CANONICAL)
     shuffled = {k: d[k] for k in reversed(list(d))}
