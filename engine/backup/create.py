@@ -68,8 +68,6 @@ def create_backup(engine: Engine, path: str | Path, *,
     ``progress(done, total, message)`` is called as rows are written (``total`` is
     the store's row count at the snapshot). The file appears only when complete.
     """
-    from engine.backup.archive import ArchiveWriter
-
     path = Path(path)
     if not path.parent.is_dir():
         raise BackupError(f"cannot write the backup '{path}': the folder {path.parent} "
@@ -80,8 +78,15 @@ def create_backup(engine: Engine, path: str | Path, *,
     if revision != head_revision():
         raise BackupError(f"the store is at schema revision {revision}, not this Flowdesk's "
                           f"{head_revision()}; open it with this Flowdesk first to upgrade it")
+    return write_archive(engine, path, backup_tables(), revision, progress=progress)
+
+
+def write_archive(engine: Engine, path: Path, tables: list[Table], revision: str, *,
+                  progress: Progress | None = None) -> Manifest:
+    """Write ``tables`` (parents first) from one snapshot; also used for scratch stores."""
+    from engine.backup.archive import ArchiveWriter
+
     report = progress or (lambda done, total, message: None)
-    tables = backup_tables()
     writer = ArchiveWriter(path)
     try:
         with snapshot(engine) as conn:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,14 +99,24 @@ def _check_revision_known(manifest: Manifest, where: str) -> None:
                           f"knows schema revisions up to {head_revision()}")
 
 
-def _check_fits(manifest: Manifest, engine: Engine, where: str) -> None:
-    """Only an archive of the store's own schema revision and tables can be restored as is."""
+def _check_revision(manifest: Manifest, engine: Engine, where: str) -> bool:
+    """Whether the archive needs upgrading first; refuse what cannot be made to fit."""
     store_rev = current_revision(engine)
-    if manifest.schema_revision != store_rev:
-        raise BackupError(f"{where} was taken at schema revision {manifest.schema_revision} and "
-                          f"the store is at {store_rev}; restore it with the Flowdesk version "
-                          f"that made it ({manifest.flowdesk_version}), then open the store "
-                          "with this one to upgrade it")
+    if store_rev != head_revision():
+        raise BackupError(f"the store is at schema revision {store_rev}, not this Flowdesk's "
+                          f"{head_revision()}; open it with this Flowdesk first to upgrade it")
+    if manifest.schema_revision == store_rev:
+        return False
+    script = ScriptDirectory(str(MIGRATIONS))
+    older = {r.revision for r in script.walk_revisions(base="base", head=store_rev)}
+    if manifest.schema_revision not in older:
+        raise BackupError(f"{where} was taken at schema revision {manifest.schema_revision}, "
+                          f"which is not on this Flowdesk's upgrade path to {store_rev}")
+    return True
+
+
+def _check_fits(manifest: Manifest, where: str) -> None:
+    """The archive (at the store's revision) must hold exactly the store's tables and columns."""
     wanted = {t.name: table_columns(t) for t in backup_tables()}
     have = {p.table: p.columns for p in manifest.tables}
     for name in sorted(wanted.keys() | have.keys()):
@@ -166,8 +177,10 @@ def restore_backup(engine: Engine, path: str | Path, *, force: bool = False,
                    pre_restore_dir: Path | None = None) -> RestoreResult:
     """Replace the store's contents with the archive's; see the module doc for the steps.
 
-    Raises :class:`BackupError` for an archive that cannot be trusted or does
-    not fit this store, and :class:`BackupRefused` for a non-empty store without
+    An archive from an older schema revision is first brought up to this
+    Flowdesk's through the same migrations (see :mod:`.upgrade`). Raises
+    :class:`BackupError` for an archive that cannot be trusted or does not fit
+    this store, and :class:`BackupRefused` for a non-empty store without
     ``force``; in both cases nothing has changed. No executor may write to the
     store meanwhile (see :func:`live_runs`).
     """
@@ -176,7 +189,22 @@ def restore_backup(engine: Engine, path: str | Path, *, force: bool = False,
     report = progress or (lambda done, total, message: None)
     manifest = verify_backup(path, check_rows=False,
                              progress=lambda d, t, _m: report(d, 2 * t, "verifying the backup"))
-    _check_fits(manifest, engine, where)
+    with tempfile.TemporaryDirectory(prefix="flowdesk-restore-") as scratch:
+        source, loading = path, manifest
+        if _check_revision(manifest, engine, where):
+            from engine.backup.upgrade import upgrade_archive
+
+            report(0, 2 * manifest.total_rows, "upgrading the backup to this Flowdesk's schema")
+            source = upgrade_archive(path, manifest, Path(scratch))
+            loading = verify_backup(source, check_rows=False)
+        _check_fits(loading, where)
+        pre_path = _replace_contents(engine, source, loading, force, report, pre_restore_dir,
+                                     where)
+    return RestoreResult(manifest=manifest, rows=loading.total_rows, pre_restore_path=pre_path)
+
+
+def _replace_contents(engine: Engine, path: Path, manifest: Manifest, force: bool,
+                      report: Progress, pre_restore_dir: Path | None, where: str) -> Path | None:
     tables = backup_tables()
     with engine.connect() as conn:
         present = count_rows(conn, tables)
@@ -186,7 +214,7 @@ def restore_backup(engine: Engine, path: str | Path, *, force: bool = False,
                             f"({present.get('runs', 0)} runs, {current} rows in all); "
                             "restoring would replace them, so use --force to do it")
     total = manifest.total_rows * 2 + current
-    report(0, total, "verified")
+    report(manifest.total_rows, total, "verified")
     pre_path = None
     if current:
         from engine.store.db import data_dir
@@ -220,8 +248,13 @@ def restore_backup(engine: Engine, path: str | Path, *, force: bool = False,
             wrong = next(n for n in after if after[n] != manifest.row_counts.get(n))
             raise BackupError(f"the restore was undone: the {wrong} table ended with "
                               f"{after[wrong]} rows instead of {manifest.row_counts[wrong]}")
+    if engine.dialect.name == "sqlite":
+        # Fold the restore's large write-ahead log back into the file (best effort: an
+        # open reader makes this a partial checkpoint, which is harmless).
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     report(total, total, "restore complete")
-    return RestoreResult(manifest=manifest, rows=manifest.total_rows, pre_restore_path=pre_path)
+    return pre_path
 
 
 def _lock(conn: Connection, tables: list) -> None:
