@@ -69,6 +69,12 @@ class Canvas:
         self.view.centerOn(400, 0)
         self.qtbot = qtbot
 
+    def activate(self) -> None:
+        """Make the view the active window with focus, so QAction shortcuts fire."""
+        self.view.activateWindow()
+        self.qtbot.waitUntil(self.view.isActiveWindow)
+        self.view.setFocus()
+
     @property
     def flow(self) -> Flow:
         return self.document.flow
