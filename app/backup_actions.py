@@ -161,7 +161,10 @@ class BackupActions(QObject):
     def backup_to(self, path: str | Path) -> bool:
         from engine.backup import create_backup
 
-        engine = self.window.connection.store.engine
+        connection = self.window._require_connection()
+        if connection is None:
+            return False
+        engine = connection.store.engine
         target = Path(path)
 
         def work(progress: Callable[[int, int, str], None]) -> Any:
@@ -191,7 +194,10 @@ class BackupActions(QObject):
         from engine.store import data_dir
 
         source = Path(path)
-        where = self.window.connection.describe()
+        connection = self.window._require_connection()
+        if connection is None:
+            return False
+        where = connection.describe()
         if not self.confirm(f"Replace everything in {where} with the archive {source.name}?\n\n"
                             "The current state is saved as an automatic backup first, so "
                             "you can undo this by restoring that backup."):
@@ -206,7 +212,7 @@ class BackupActions(QObject):
             bridge = self.window.bridge
             state["paused"] = bridge.pause_runs()
             bridge.stop()
-            engine = self.window.connection.store.engine
+            engine = connection.store.engine
             others = [r for r in live_runs(engine) if r not in state["paused"]]
             if others:
                 bridge.start()
@@ -259,7 +265,10 @@ class BackupActions(QObject):
 
         schedule = self.window.settings.backup_schedule()
         folder = Path(schedule.effective_folder())
-        engine = self.window.connection.store.engine
+        connection = self.window._require_connection()
+        if connection is None:
+            return False
+        engine = connection.store.engine
 
         def work(progress: Callable[[int, int, str], None]) -> Any:
             folder.mkdir(parents=True, exist_ok=True)

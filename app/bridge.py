@@ -38,7 +38,7 @@ class EngineBridge(QObject):
     runError = Signal(str, str)         # run_id, one-sentence message
     activeChanged = Signal(int)         # how many runs this app is executing
 
-    def __init__(self, store: RunStore, parent: QObject | None = None) -> None:
+    def __init__(self, store: RunStore | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self._relay = _Relay()
@@ -53,7 +53,7 @@ class EngineBridge(QObject):
     # -- following the log ---------------------------------------------------
     def start(self) -> None:
         """Start following from the current end of the log."""
-        if self._follower is not None:
+        if self._follower is not None or self.store is None:
             return
         self.last_id = self.store.last_event_id()
         self._stop_follow.clear()
@@ -123,6 +123,8 @@ class EngineBridge(QObject):
         """
         from engine.runs import owner_alive
 
+        if self.store is None:
+            return []
         mine = set(self.active_runs())
         try:
             rows = self.store.unfinished_runs()
@@ -165,7 +167,7 @@ class EngineBridge(QObject):
             self._follower.join(timeout)
             self._follower = None
 
-    def set_store(self, store: RunStore) -> None:
+    def set_store(self, store: RunStore | None) -> None:
         """Follow another store (after a profile switch or a restore)."""
         following = self._follower is not None
         self.stop()

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+
+def present(app: Any, window: Any) -> None:
+    """Show the window, let it paint, then open the store (imports and migrations)."""
+    window.show()
+    app.processEvents()
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, window.connect_store)
 
 
 def run_app(argv: Sequence[str] = ()) -> int:
@@ -20,8 +30,8 @@ def run_app(argv: Sequence[str] = ()) -> int:
     settings = AppSettings()
     theme = ThemeManager(app, settings.theme())  # type: ignore[arg-type]
     files = [a for a in argv if not a.startswith("-")]
-    window = MainWindow(settings, theme=theme, show_welcome=not files)
-    window.show()
+    window = MainWindow(settings, theme=theme, show_welcome=not files, defer_connection=True)
+    present(app, window)
     if files:
         window.open_file(files[0])
     return int(app.exec())

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -54,8 +54,12 @@ def _actions_of(obj: Any) -> list[QAction]:
 class MainWindow(QMainWindow):
     """The Flowdesk application window."""
 
+    connected = Signal()
+
     def __init__(self, settings: AppSettings | None = None, *,
-                 theme: ThemeManager | None = None, show_welcome: bool = True) -> None:
+                 theme: ThemeManager | None = None, show_welcome: bool = True,
+                 defer_connection: bool = False) -> None:
+        """With ``defer_connection`` the caller opens the store (see :func:`app.main.present`)."""
         super().__init__()
         self.setObjectName("mainWindow")
         self.settings = settings or AppSettings()
@@ -64,8 +68,8 @@ class MainWindow(QMainWindow):
         self.last_message = ""
         self.monitor: RunMonitor | None = None
         self.resumed: list[str] = []
-        self.connection = self._open_first_connection()
-        self.bridge = EngineBridge(self.connection.store, self)
+        self.connection: Connection | None = None
+        self.bridge = EngineBridge(None, self)
         self.editor = FlowEditor(self)
         self.setCentralWidget(self.editor)
         self._settle_edit_actions()
@@ -92,10 +96,8 @@ class MainWindow(QMainWindow):
         self.editor.titleChanged.connect(self._retitle)
         self.editor.message.connect(self.say)
         self.editor.document.pathChanged.connect(self._path_changed)
-        self.bridge.start()
-        resumed = self.bridge.resume_orphans()
-        if resumed:
-            self.last_message = f"Resumed {len(resumed)} interrupted run(s)."
+        if not defer_connection:
+            self.connect_store()
         self._retitle()
         self.resize(1280, 800)
         geometry = self.settings.window_geometry("main")
@@ -116,6 +118,26 @@ class MainWindow(QMainWindow):
             self.last_message = f"Could not open profile {profile.name}: {exc} Using Local."
             return open_connection(self.profiles.get(None))
 
+    def connect_store(self) -> None:
+        """Open the remembered profile (or Local) and start following it."""
+        if self.connection is not None:
+            return
+        self.connection = self._open_first_connection()
+        self.bridge.set_store(self.connection.store)
+        self.bridge.start()
+        self.resumed = self.bridge.resume_orphans()
+        if self.resumed:
+            self.last_message = f"Resumed {len(self.resumed)} interrupted run(s)."
+        if self.last_message:
+            self.statusBar().showMessage(self.last_message, 15000)
+        self._show_connection()
+        self.connected.emit()
+
+    def _require_connection(self) -> Connection | None:
+        if self.connection is None:
+            self.say("Still opening the store; try again in a moment.")
+        return self.connection
+
     def switch_profile(self, name: str) -> bool:
         """Open profile ``name``; on failure say why and keep the current connection."""
         profile = self.profiles.get(name)
@@ -127,7 +149,8 @@ class MainWindow(QMainWindow):
         old = self.connection
         self.bridge.set_store(connection.store)
         self.connection = connection
-        old.close()
+        if old is not None:
+            old.close()
         self.bridge.resume_orphans()
         self.settings.set_current_profile(profile.name)
         if self.monitor is not None:
@@ -138,6 +161,8 @@ class MainWindow(QMainWindow):
 
     def reopen_connection(self) -> None:
         """Reopen the store (after a restore): new pool, bridge and monitor follow it."""
+        if self.connection is None:
+            return
         reopen = getattr(self.connection, "reopen", None)
         if callable(reopen):
             reopen()
@@ -282,8 +307,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.connection_label)
         self.statusBar().addPermanentWidget(self.engine_label)
         self._show_connection()
-        if self.last_message:
-            self.statusBar().showMessage(self.last_message, 15000)
 
     # -- small views -----------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -291,7 +314,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 15000)
 
     def _show_connection(self) -> None:
-        self.connection_label.setText(self.connection.describe())
+        self.connection_label.setText(self.connection.describe() if self.connection
+                                      else "connecting…")
 
     def _engine_state(self, active: int) -> None:
         self.engine_label.setText("engine: idle" if active == 0 else
@@ -329,6 +353,8 @@ class MainWindow(QMainWindow):
         return self.editor.open_flow(path)
 
     def run_flow(self) -> None:
+        if self._require_connection() is None:
+            return
         path = self.editor.document.path
         self.runner.run(self.editor.flow, str(path) if path else None)
 
@@ -356,6 +382,7 @@ class MainWindow(QMainWindow):
         self.say(self.runner.cancel_current() or "")
 
     def show_monitor(self) -> RunMonitor:
+        self.connect_store()
         if self.monitor is None:
             from app.monitor import RunMonitor
 
@@ -373,7 +400,8 @@ class MainWindow(QMainWindow):
     def edit_profiles(self) -> None:
         from app.profiles_dialog import ProfilesDialog
 
-        dialog = ProfilesDialog(self.profiles, self.connection.profile.name, self)
+        current = self.connection.profile.name if self.connection else ""
+        dialog = ProfilesDialog(self.profiles, current, self)
         dialog.profileChosen.connect(lambda name: self.switch_profile(name) and dialog.accept())
         dialog.open()
 
@@ -390,7 +418,7 @@ class MainWindow(QMainWindow):
 
         QMessageBox.about(self, "About Flowdesk",
                           f"<b>Flowdesk</b> {flowdesk_version()}<br>Design and run workflows."
-                          f"<br>Store: {self.connection.describe()}")
+                          f"<br>Store: {self.connection.describe() if self.connection else ''}")
 
     def open_docs(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(DOCS)))
@@ -412,4 +440,5 @@ class MainWindow(QMainWindow):
         if self.backup.job is not None:
             self.backup.job.thread.join(60)
         self.bridge.stop()
-        self.connection.close()
+        if self.connection is not None:
+            self.connection.close()

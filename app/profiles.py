@@ -17,11 +17,6 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
-from engine.store import default_url, describe
-
 if TYPE_CHECKING:
     from engine.runs import RunStore
 
@@ -48,6 +43,10 @@ class Profile:
 
     def store_url(self, password: str | None = None) -> str:
         """The SQLAlchemy URL to open, with ``password`` put in when given."""
+        from sqlalchemy.engine import make_url
+
+        from engine.store import default_url
+
         if self.type == "sqlite":
             return self.url or default_url()
         url = make_url(self.url)
@@ -56,6 +55,8 @@ class Profile:
         return url.render_as_string(hide_password=False)
 
     def describe(self) -> str:
+        from engine.store import describe
+
         return describe(self.store_url())
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,6 +83,11 @@ def make_profile(name: str, type_: str, location: str) -> tuple[Profile, str | N
         raise ProfileError("A profile needs a name.")
     if type_ not in PROFILE_TYPES:
         raise ProfileError(f"Unknown profile type '{type_}' (use sqlite or postgresql).")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from engine.store import describe
+
     location = location.strip()
     if type_ == "sqlite":
         if not location:
@@ -188,6 +194,8 @@ class LocalConnection(Connection):
         return self._store
 
     def describe(self) -> str:
+        from engine.store import describe
+
         return f"{self.profile.name} — {describe(self.url)}"
 
     def reopen(self) -> None:

@@ -9,14 +9,28 @@ keyring (see :mod:`app.profiles`).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from engine.store import data_dir
-
 MAX_RECENT = 10
+
+
+def data_dir() -> Path:
+    """The Flowdesk data folder: the rule of :func:`engine.store.data_dir`.
+
+    Repeated here because importing :mod:`engine.store` loads SQLAlchemy and
+    Alembic (half a second), which the window does not need before it shows.
+    """
+    home = os.environ.get("FLOWDESK_HOME")
+    if home:
+        return Path(home)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("flowdesk", appauthor=False))
 
 
 def settings_path() -> str:

@@ -22,27 +22,41 @@ sys.path.insert(0, str(ROOT))
 def child_start() -> None:
     """In a fresh process: import, build and show the main window; print seconds."""
     t0 = time.perf_counter()
+    from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QApplication
 
+    from app.main import present
     from app.mainwindow import MainWindow
     from app.settings import AppSettings
     from app.theme import ThemeManager
 
+    painted: list[float] = []
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Paint and not painted:
+                painted.append(time.perf_counter() - t0)
+            return False
+
     app = QApplication([])
+    spy = FirstPaint()
+    app.installEventFilter(spy)
     settings = AppSettings()
     ThemeManager(app, settings.theme())
-    window = MainWindow(settings, show_welcome=False)
-    window.show()
-    app.processEvents()
-    shown = time.perf_counter() - t0
-    heavy = sorted(m for m in ("app.monitor", "engine.executor", "httpx", "engine.backup",
+    window = MainWindow(settings, show_welcome=False, defer_connection=True)
+    present(app, window)
+    while window.connection is None or not painted:
+        app.processEvents()
+    connected = time.perf_counter() - t0
+    shown = painted[0]
+    heavy = sorted(m for m in ("app.monitor.window", "engine.executor", "httpx", "engine.backup",
                                "fastapi") if m in sys.modules)
-    print(f"{shown:.3f} {','.join(heavy) or '-'}")
+    print(f"{shown:.3f} {connected:.3f} {','.join(heavy) or '-'}")
     window.shutdown()
 
 
 def cold_start(repeats: int = 5) -> None:
-    times, inner = [], []
+    times, inner, ready = [], [], []
     for _ in range(repeats):
         home = tempfile.mkdtemp(prefix="fd-bench-")
         env = dict(os.environ, FLOWDESK_HOME=home, QT_QPA_PLATFORM="offscreen")
@@ -50,12 +64,15 @@ def cold_start(repeats: int = 5) -> None:
         out = subprocess.run([sys.executable, __file__, "--child-start"], env=env, cwd=ROOT,
                              capture_output=True, text=True, check=True)
         times.append(time.perf_counter() - t0)
-        value, heavy = out.stdout.split()
+        value, conn, heavy = out.stdout.split()
         inner.append(float(value))
+        ready.append(float(conn) - float(value))
     print(f"cold start, process launch to main window shown: median {statistics.median(times):.3f} s "
           f"(min {min(times):.3f}, max {max(times):.3f}; goal <= 1.0 s)")
     print(f"  of which imports + window inside the process: median "
           f"{statistics.median(inner):.3f} s; heavy modules loaded at start: {heavy}")
+    print(f"  then the store opened (imports, migrations, event log) in a median "
+          f"{statistics.median(ready):.3f} s more, with the window already on screen")
     print("  (the first launch includes a new store's migrations; every launch here uses a "
           "fresh FLOWDESK_HOME)")
 

@@ -66,6 +66,22 @@ def main(argv: list[str]) -> int:
         editor.scene.select_edge(conditional.key, centre=False)
         _save(editor.properties, out_dir / "properties-edge.png")
 
+    # A python node, for the code editor with highlighting.
+    from designer.commands import AddNodeCommand, SetNodeFieldCommand
+    from engine.model import Node
+
+    code = ("# count the lines of the report\n"
+            "lines = inputs.get('text', '').splitlines()\n"
+            "if not lines:\n    raise ValueError(\"empty report\")\n"
+            "result = {\"lines\": len(lines), \"first\": lines[0]}\n")
+    flow = editor.flow
+    editor.document.push(AddNodeCommand(flow, Node(id="count", kind="python", x=0, y=400)))
+    editor.document.push(SetNodeFieldCommand(flow, "count", "config", {"code": code}))
+    editor.scene.select_node("count", centre=False)
+    _save(editor.properties, out_dir / "properties-python.png")
+    editor.document.undo_stack.undo()
+    editor.document.undo_stack.undo()
+
     # A broken copy of the flow for the problems panel.
     data = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     data["edges"] = data["edges"][1:]

@@ -75,8 +75,14 @@ def test_bad_profiles_are_one_sentence(type_: str, location: str, message: str) 
         make_profile(" ", type_, location)
 
 
-def test_default_settings_live_in_flowdesk_home(flowdesk_home: Path) -> None:
+def test_default_settings_live_in_flowdesk_home(flowdesk_home: Path, monkeypatch) -> None:  # noqa: ANN001
+    from app import settings as app_settings
+    from engine import store
+
     assert Path(settings_path()).parent == flowdesk_home
+    assert app_settings.data_dir() == store.data_dir()
+    monkeypatch.delenv("FLOWDESK_HOME")
+    assert app_settings.data_dir() == store.data_dir()
 
 
 @pytest.mark.postgres
