@@ -261,6 +261,7 @@ def _lock(conn: Connection, tables: list) -> None:
     """PostgreSQL: keep every other session out until commit (SQLite's IMMEDIATE does that)."""
     if conn.dialect.name == "postgresql":
         names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in tables)
+        conn.exec_driver_sql("SET LOCAL lock_timeout = '30s'")  # as SQLite's busy_timeout
         conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
 
 
