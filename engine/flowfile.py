@@ -163,7 +163,7 @@ class _Reader:
         kind = raw.get("kind")
         if kind is None:
             self.fail("missing 'kind'", nid, "kind")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:  # a list would not even hash
             self.fail(f"unknown kind {json.dumps(kind)} (known: {', '.join(KINDS)})", nid,
                       "kind")
         name = raw.get("name")

@@ -86,6 +86,8 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], Any], str | None, str | None, st
     ("missing kind", lambda d: work(d).pop("kind"), "work", "kind", "missing 'kind'"),
     ("unknown kind", lambda d: work(d).update(kind="email"), "work", "kind",
      'unknown kind "email"'),
+    ("kind a list", lambda d: work(d).update(kind=["shell"]), "work", "kind",
+     'unknown kind ["shell"]'),
     ("name not a string", lambda d: work(d).update(name=3), "work", "name",
      "must be a string, not a number"),
     ("config not an object", lambda d: work(d).update(config=["true"]), "work", "config",
