@@ -41,7 +41,7 @@ class JsonTree(QTreeView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model_ = QStandardItemModel(0, 3, self)
-        self.model_.setHorizontalHeaderLabels(["Key", "Value", "Type"])
+        self.model_.setHorizontalHeaderLabels(["Key", "Type", "Value"])
         self.setModel(self.model_)
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
@@ -51,17 +51,18 @@ class JsonTree(QTreeView):
         self._add(self.model_.invisibleRootItem(), "output", value)
         self.expandToDepth(1)
         self.resizeColumnToContents(0)
+        self.resizeColumnToContents(1)
 
     def _add(self, parent: QStandardItem, key: str, value: Any) -> None:
-        row = [QStandardItem(key), QStandardItem(_scalar(value)), QStandardItem(_type(value))]
+        row = [QStandardItem(key), QStandardItem(_type(value)), QStandardItem(_scalar(value))]
         for item in row:
             item.setEditable(False)
         parent.appendRow(row)
         if isinstance(value, dict):
             for i, (k, v) in enumerate(value.items()):
                 if i >= MAX_CHILDREN:
-                    row[0].appendRow([QStandardItem("…"), QStandardItem(
-                        f"{len(value) - MAX_CHILDREN} more"), QStandardItem("")])
+                    row[0].appendRow([QStandardItem("…"), QStandardItem(""), QStandardItem(
+                        f"{len(value) - MAX_CHILDREN} more")])
                     break
                 self._add(row[0], str(k), v)
         elif isinstance(value, list):
@@ -75,7 +76,7 @@ class JsonTree(QTreeView):
         def walk(item: QStandardItem) -> None:
             for r in range(item.rowCount()):
                 key = item.child(r, 0)
-                val = item.child(r, 1)
+                val = item.child(r, 2)
                 out.append(f"{key.text()}={val.text() if val else ''}")
                 walk(key)
 
