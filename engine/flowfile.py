@@ -301,6 +301,8 @@ def loads(text: str, source: str | None = None) -> Flow:
     except _Refused as exc:
         raise FlowFileError(exc.message, source=source, node=exc.node,
                             field=exc.field) from None
+    except RecursionError:
+        raise FlowFileError("not valid JSON: nested too deeply", source=source) from None
     return flow_from_dict(data, source)
 
 

@@ -166,6 +166,8 @@ def test_bad_documents_are_refused_naming_file_node_and_field(
     ("", "not valid JSON: Expecting value at line 1 column 1"),
     ("[1, 2]", "a flow file must hold a JSON object, not a list"),
     ("null", "a flow file must hold a JSON object, not null"),
+    ('{"format": "flowdesk/1", "name": "x", "nodes": [], "description": '
+     + "[" * 100_000 + "]" * 100_000 + "}", "not valid JSON: nested too deeply"),
 ])
 def test_malformed_json_names_the_file_and_the_place(tmp_path: Path, text: str,
                                                      words: str) -> None:
