@@ -51,6 +51,12 @@ def _actions_of(obj: Any) -> list[QAction]:
     return [a for a in vars(obj).values() if isinstance(a, QAction)]
 
 
+def _is_view_action(action: QAction) -> bool:
+    """Zoom, grid and minimap belong in the View menu; the rest of the editor's in Edit."""
+    text = action.text().replace("&", "").lower()
+    return any(word in text for word in ("zoom", "grid", "minimap"))
+
+
 class MainWindow(QMainWindow):
     """The Flowdesk application window."""
 
@@ -252,15 +258,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
         for action in _actions_of(self.editor.edit_actions):
-            if not action.text().lower().startswith(("zoom", "&zoom")):
+            if not _is_view_action(action):
                 edit_menu.addAction(action)
         view_menu = bar.addMenu("&View")
         for dock in (self.palette_dock, self.properties_dock, self.problems_dock,
                      self.run_dock):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
-        zooms = [a for a in _actions_of(self.editor.edit_actions)
-                 if "zoom" in a.text().lower()]
+        zooms = [a for a in _actions_of(self.editor.edit_actions) if _is_view_action(a)]
         for action in zooms:
             view_menu.addAction(action)
         if not zooms:

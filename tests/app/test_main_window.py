@@ -36,6 +36,8 @@ def test_menus_and_shortcuts(window: MainWindow) -> None:
     assert edit.get("Undo") == "Ctrl+Z"
     view = [t for t, _ in _menu(window, "View")]
     assert {"Palette", "Properties", "Problems", "Run", "Theme"} <= set(view)
+    assert {"Zoom In", "Zoom to Fit", "Snap to Grid", "Show Minimap"} <= set(view)
+    assert "Zoom In" not in edit and "Auto-layout" in edit
 
 
 def test_status_bar_shows_connection_without_password(window: MainWindow) -> None:
