@@ -7,21 +7,28 @@ sends SIGTERM to the group, waits a short grace while members are still alive,
 then sends SIGKILL. :func:`child_environment` is the environment such children
 get: the engine's own secrets (store URL, signing key, passwords, tokens,
 database URLs) are removed, and the node's ``FLOWDESK_*`` variables added.
+:data:`guardian` makes sure no registered group outlives the engine process,
+even when it is killed with SIGKILL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import re
 import signal
+import subprocess
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-__all__ = ["GRACE_S", "MAX_OUTPUT_CHARS", "StreamText", "child_environment", "group_alive",
-           "is_secret_variable", "kill_group", "kill_group_async", "pid_alive"]
+__all__ = ["GRACE_S", "MAX_OUTPUT_CHARS", "ProcessGuardian", "StreamText", "child_environment",
+           "group_alive", "guardian", "is_secret_variable", "kill_group", "kill_group_async",
+           "pid_alive"]
 
 GRACE_S = 0.5
 """How long a process group gets between SIGTERM and SIGKILL."""
@@ -188,3 +195,116 @@ class StreamText:
         if self._dropped:
             return f"[{self._dropped} earlier characters not kept]\n{text}"
         return text
+
+
+# -- the guardian: process groups do not outlive a crashed engine ----------------------
+
+_GUARDIAN_SOURCE = r"""
+import os, signal, sys, time
+groups = set()
+for line in sys.stdin.buffer:
+    sign, _, number = line.strip().partition(b" ")
+    if sign == b"+":
+        groups.add(int(number))
+    elif sign == b"-":
+        groups.discard(int(number))
+alive = []
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGTERM)
+        alive.append(group)
+    except OSError:
+        pass
+if alive:
+    time.sleep(float(sys.argv[1]))
+    for group in alive:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+
+class ProcessGuardian:
+    """A tiny helper process that stops the engine's process groups when the engine ends.
+
+    The engine tells it each group it starts (``+ PGID``) and each that finished
+    (``- PGID``) over a pipe. When the engine process ends in any way — also
+    ``kill -9`` or a crash, where no Python code of ours runs — the kernel
+    closes the pipe, and the guardian kills every group still registered
+    (SIGTERM, a grace, SIGKILL). Best effort: if it cannot start, nodes still
+    run, only without this protection.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._failed = False
+        self._inherited: list[subprocess.Popen[bytes]] = []
+
+    def _ensure(self) -> subprocess.Popen[bytes] | None:
+        if self._proc is None and not self._failed:
+            try:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", _GUARDIAN_SOURCE, str(GRACE_S)],
+                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, env=child_environment(),
+                    start_new_session=True)
+            except OSError:
+                self._failed = True
+        return self._proc
+
+    def _send(self, line: bytes) -> None:
+        with self._lock:
+            proc = self._ensure()
+            if proc is None or proc.stdin is None:
+                return
+            try:
+                proc.stdin.write(line)
+                proc.stdin.flush()
+            except (OSError, ValueError):
+                self._failed, self._proc = True, None
+
+    def start(self) -> None:
+        """Start the guardian now (before spawning), so registering is one pipe write."""
+        with self._lock:
+            self._ensure()
+
+    def register(self, pgid: int) -> None:
+        self._send(b"+ %d\n" % pgid)
+
+    def unregister(self, pgid: int) -> None:
+        with self._lock:
+            if self._proc is None:
+                return
+        self._send(b"- %d\n" % pgid)
+
+    def close(self) -> None:
+        """Stop the guardian (it kills what is still registered) and reap it."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=GRACE_S + 2)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's guardian (closing only our copy of the pipe)."""
+        self._lock = threading.Lock()
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            self._inherited.append(proc)  # never collected: its __del__ is the parent's business
+            try:
+                if proc.stdin is not None:
+                    proc.stdin.close()
+            except OSError:
+                pass
+
+
+guardian = ProcessGuardian()
+atexit.register(guardian.close)
+os.register_at_fork(after_in_child=guardian.forget)

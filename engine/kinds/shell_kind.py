@@ -5,7 +5,8 @@ cannot inject shell syntax). With ``shell: true`` a string is run by
 ``/bin/sh -c``; a list with ``shell: true`` runs its first item as the script
 and passes the rest as ``$1 $2 …``, which keeps templated values out of the
 script text. The program runs in its own process group, so a timeout or a
-cancel kills it and everything it started.
+cancel kills it and everything it started, and so does the end of the engine
+process (see :class:`engine.procs.ProcessGuardian`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.kinds.base import NodeContext, NodeFailed
-from engine.procs import StreamText, child_environment, kill_group_async
+from engine.procs import StreamText, child_environment, guardian, kill_group_async
 
 __all__ = ["execute"]
 
@@ -121,12 +122,14 @@ async def execute(ctx: NodeContext) -> dict[str, Any]:
     argv = command_argv(ctx.config)
     cwd = working_directory(ctx.config, ctx.flow_dir)
     env = node_environment(ctx)
+    guardian.start()
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
     except OSError as exc:
         raise _spawn_error(argv[0], exc) from None
+    guardian.register(proc.pid)  # the group dies with the engine, even on kill -9
     stdout, stderr = StreamText("stdout", ctx.log), StreamText("stderr", ctx.log)
     pumps = asyncio.gather(_pump(proc.stdout, stdout), _pump(proc.stderr, stderr))
     try:
@@ -136,6 +139,8 @@ async def execute(ctx: NodeContext) -> dict[str, Any]:
         pumps.cancel()
         await kill_group_async(proc.pid)
         raise
+    finally:
+        guardian.unregister(proc.pid)
     output = {"exit_code": code, "stdout": stdout.text, "stderr": stderr.text}
     if code != 0:
         raise NodeFailed(_failure_message(code, stderr.text), output=output)

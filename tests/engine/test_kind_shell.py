@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -202,3 +203,35 @@ def test_a_program_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     assert gone(int(pid_file.read_text()))
+
+
+def test_a_crashed_engine_leaves_no_shell_work_running(tmp_path: Path) -> None:
+    """kill -9 of the engine process: the guardian stops the node's whole process group.
+
+    (The program waits 0.3 s before it says its pids: between the start of a
+    program and its registration with the guardian there is a moment where a
+    crash would leave it behind.)
+    """
+    pids = tmp_path / "pids"
+    script = ("import asyncio, sys\n"
+              "from engine.kinds.base import NodeContext\n"
+              "from engine.kinds.shell_kind import execute\n"
+              "cmd = 'sleep 0.3; sleep 30 & echo $! > %s.child; echo $$ > %s.parent; wait'"
+              " % (sys.argv[1], sys.argv[1])\n"
+              "asyncio.run(execute(NodeContext('r', 'n', 1, {'command': ['sh', '-c', cmd]},"
+              " {})))\n")
+    root = Path(__file__).resolve().parents[2]
+    engine = subprocess.Popen([sys.executable, "-c", script, str(pids)], cwd=root)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(
+                Path(f"{pids}.{w}").exists() and Path(f"{pids}.{w}").read_text()
+                for w in ("child", "parent")):
+            time.sleep(0.02)
+        parent = int(Path(f"{pids}.parent").read_text())
+        child = int(Path(f"{pids}.child").read_text())
+        assert not gone(parent, within_s=0)
+    finally:
+        engine.kill()
+        engine.wait()
+    assert gone(parent, within_s=5) and gone(child, within_s=5)
