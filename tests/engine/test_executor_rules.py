@@ -302,3 +302,39 @@ def test_event_log_tells_the_whole_story_in_order(store: RunStore) -> None:
         ("node_status", "end", "succeeded"), ("run_status", None, "succeeded")]
     assert evs[-1]["data"]["outputs"] == {}
     assert store.last_event_id() == ids[-1]
+
+
+def test_stop_interrupts_and_leaves_the_run_resumable(store: RunStore) -> None:
+    import threading
+
+    from engine.executor import execute_run
+
+    f = flow([start(), node("work", "shell", config={"command": ["sleep", "30"]}),
+              setv("after", x=1), end()], ["start>work", "work>after", "after>end"])
+    run_id = store.create_run(f, {})
+    stop = threading.Event()
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(execute_run(store, run_id,
+                                                                       stop=stop)))
+    thread.start()
+    wait_for(lambda: store.get_run(run_id)["nodes"]["work"]["status"] == "running")
+    stop.set()
+    thread.join(30)
+    assert result == ["running"]
+    doc = store.get_run(run_id)
+    assert doc["status"] == "running" and doc["owner"] is None
+    assert [a["status"] for a in store.attempts(run_id, "work")] == ["interrupted"]
+    assert doc["nodes"]["work"]["attempts"] == 0
+    store.request_cancel(run_id, "work")
+    assert execute_run(store, run_id) == "succeeded"
+    assert statuses(store.get_run(run_id))["after"] == "skipped"
+
+
+def test_python_code_is_never_rendered(store: RunStore) -> None:
+    code = "text = '{{ not a template }}'\nresult = text + str(inputs['n'])\n"
+    f = flow([start(), node("py", "python", config={"code": code}),
+              end("end", r="{{ nodes.py.output }}")], ["start>py", "py>end"],
+             inputs={"n": {"type": "integer", "default": 5}})
+    _, status, doc = run(store, f)
+    assert status == "succeeded", doc["error"]
+    assert doc["outputs"] == {"r": "{{ not a template }}5"}
