@@ -9,7 +9,6 @@ move rather than once per paint, and tight bounding rectangles.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -72,6 +71,7 @@ class PortItem(QGraphicsItem):
                      "error": QPointF(w - 18, h)}[role])
         # No tooltip or cursor per port: thousands of nodes load faster without them,
         # and the node's tooltip shows through.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         r = PORT_RADIUS + 3
@@ -108,8 +108,7 @@ class NodeItem(QGraphicsItem):
             if node.kind != "start":
                 self.ports["error"] = PortItem(self, "error")
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
@@ -246,18 +245,12 @@ class NodeItem(QGraphicsItem):
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     # -- interaction --------------------------------------------------------------
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:  # noqa: N802
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange:
-            scene = self.scene()
-            grid = getattr(scene, "snap_grid", 0) if scene is not None else 0
-            if grid and not getattr(scene, "syncing", False) and isinstance(value, QPointF):
-                return QPointF(round(value.x() / grid) * grid, round(value.y() / grid) * grid)
-        elif change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            for edge in self.edges:
-                edge.update_path()
-        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.update()
-        return super().itemChange(change, value)
+    # No itemChange override: a Python call per item change made loading thousands of
+    # nodes slow. The scene moves edges and snaps to the grid itself (see FlowScene).
+    def move_edges(self) -> None:
+        """Let the attached edges follow this node after it moved."""
+        for edge in self.edges:
+            edge.update_path()
 
     def flow_scene(self) -> FlowScene | None:
         return self.scene()  # type: ignore[return-value]
@@ -295,12 +288,15 @@ class EdgeItem(QGraphicsItem):
         self.source: NodeItem | None = None
         self.target: NodeItem | None = None
         self.problem: tuple[str, str] | None = None
-        self._path = QPainterPath()
-        self._shape = QPainterPath()
-        self._arrow = QPolygonF()
+        self._ends = (QPointF(), QPointF())
+        self._path: QPainterPath | None = None
+        self._shape: QPainterPath | None = None
         self._label_rect = QRectF()
         self._bounds = QRectF()
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        # Antialiased (dashed) curves are the costliest paint on the canvas; with a
+        # cache a repaint is a blit unless this edge itself changed.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setZValue(0)
         self.restyle()
         self.attach(source, target)
@@ -350,17 +346,24 @@ class EdgeItem(QGraphicsItem):
         return self.target.port_scene_pos("in")
 
     def update_path(self) -> None:
-        """Recompute the curve, arrowhead and label box (called when an end moves)."""
+        """Recompute the bounds and label box (called when an end moves).
+
+        The curve's control points bound it (a Bezier stays in their hull), and its
+        midpoint has a closed form, so no QPainterPath is built until the edge is
+        painted or hit-tested: opening a big flow builds none for edges off screen.
+        """
         self.prepareGeometryChange()
         p1, p2 = self.start_point(), self.end_point()
-        self._path = curve(p1, p2, downward=self.edge.is_error)
-        stroker = QPainterPathStroker()
-        stroker.setWidth(10)
-        self._shape = stroker.createStroke(self._path)
-        self._arrow = arrow_head(self._path)
-        bounds = self._path.boundingRect().united(self._arrow.boundingRect())
+        self._ends = (p1, p2)
+        self._path = None
+        self._shape = None
+        c1, c2 = control_points(p1, p2, self.edge.is_error)
+        xs = (p1.x(), c1.x(), c2.x(), p2.x())
+        ys = (p1.y(), c1.y(), c2.y(), p2.y())
+        bounds = QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+        bounds = bounds.united(QRectF(p2.x() - ARROW, p2.y() - ARROW, ARROW, 2 * ARROW))
         if self.text:
-            mid = self._path.pointAtPercent(0.5)
+            mid = (p1 + 3 * c1 + 3 * c2 + p2) / 8  # the curve at t = 0.5
             w = QFontMetricsF(_SMALL_FONT).horizontalAdvance(self.text) + 8
             self._label_rect = QRectF(mid.x() - w / 2, mid.y() - 16, w, 14)
             bounds = bounds.united(self._label_rect)
@@ -369,10 +372,21 @@ class EdgeItem(QGraphicsItem):
         self._bounds = bounds.adjusted(-6, -6, 6, 6)
         self.update()
 
+    def path(self) -> QPainterPath:
+        """The curve from the output port to the input port (built on first use)."""
+        if self._path is None:
+            p1, p2 = self._ends
+            self._path = curve(p1, p2, downward=self.edge.is_error)
+        return self._path
+
     def boundingRect(self) -> QRectF:  # noqa: N802
         return self._bounds
 
     def shape(self) -> QPainterPath:
+        if self._shape is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10)
+            self._shape = stroker.createStroke(self.path())
         return self._shape
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
@@ -384,10 +398,10 @@ class EdgeItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(color, width, self.dash, Qt.PenCapStyle.RoundCap))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self._path)
+        painter.drawPath(self.path())
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
-        painter.drawPolygon(self._arrow)
+        painter.drawPolygon(arrow_head(self._ends[1]))
         if self.text:
             painter.setBrush(QColor(255, 255, 255, 225))
             painter.drawRoundedRect(self._label_rect, 4, 4)
@@ -396,18 +410,26 @@ class EdgeItem(QGraphicsItem):
             painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.text)
 
 
-def curve(p1: QPointF, p2: QPointF, downward: bool = False) -> QPainterPath:
-    """A smooth cubic from an output to an input, leaving and entering horizontally."""
+ARROW = 9.0
+
+
+def control_points(p1: QPointF, p2: QPointF, downward: bool = False) -> tuple[QPointF, QPointF]:
+    """The cubic's inner control points: leave horizontally (down for error edges), enter
+    horizontally from the left."""
     dx = max(40.0, abs(p2.x() - p1.x()) * 0.5)
-    path = QPainterPath(p1)
     c1 = QPointF(p1.x(), p1.y() + dx) if downward else QPointF(p1.x() + dx, p1.y())
-    path.cubicTo(c1, QPointF(p2.x() - dx, p2.y()), p2)
+    return c1, QPointF(p2.x() - dx, p2.y())
+
+
+def curve(p1: QPointF, p2: QPointF, downward: bool = False) -> QPainterPath:
+    """A smooth cubic from an output to an input."""
+    c1, c2 = control_points(p1, p2, downward)
+    path = QPainterPath(p1)
+    path.cubicTo(c1, c2, p2)
     return path
 
 
-def arrow_head(path: QPainterPath, size: float = 9.0) -> QPolygonF:
-    end = path.pointAtPercent(1.0)
-    angle = math.radians(-path.angleAtPercent(0.98))
-    left = QPointF(end.x() - size * math.cos(angle - 0.4), end.y() - size * math.sin(angle - 0.4))
-    right = QPointF(end.x() - size * math.cos(angle + 0.4), end.y() - size * math.sin(angle + 0.4))
-    return QPolygonF([end, left, right])
+def arrow_head(end: QPointF, size: float = ARROW) -> QPolygonF:
+    """Every curve enters its input port horizontally, so the head always points right."""
+    return QPolygonF([end, QPointF(end.x() - size, end.y() - size * 0.45),
+                      QPointF(end.x() - size, end.y() + size * 0.45)])

@@ -10,7 +10,7 @@ becomes one :class:`MoveNodesCommand` when the mouse is released.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
@@ -39,7 +39,6 @@ class FlowScene(QGraphicsScene):
         self._edges: dict[int, EdgeItem] = {}
         self.snap_grid = 0
         self.show_grid = True
-        self.syncing = False  # True while the scene moves items to match the model
         self.read_only = False
         self._press_positions: dict[str, QPointF] = {}
         self.setBackgroundBrush(QColor("#fafafa"))
@@ -140,14 +139,10 @@ class FlowScene(QGraphicsScene):
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         self.setSceneRect(QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
                           .adjusted(-2000, -2000, 2000, 2000))
-        self.syncing = True
-        try:
-            for node in self.flow.nodes:
-                self._add_node_item(node, placed.get(node.id))
-            for edge in self.flow.edges:
-                self._add_edge_item(edge)
-        finally:
-            self.syncing = False
+        for node in self.flow.nodes:
+            self._add_node_item(node, placed.get(node.id))
+        for edge in self.flow.edges:
+            self._add_edge_item(edge)
         self.rebuilt.emit()
 
     def _add_node_item(self, node: Node, fallback: tuple[float, float] | None = None) -> None:
@@ -175,11 +170,7 @@ class FlowScene(QGraphicsScene):
 
     def _on_node_added(self, change: Change) -> None:
         assert change.node is not None
-        self.syncing = True
-        try:
-            self._add_node_item(change.node, (0.0, 0.0))
-        finally:
-            self.syncing = False
+        self._add_node_item(change.node, (0.0, 0.0))
         # An edge may have been waiting for this node (e.g. a file edited by hand).
         for edge in self.flow.edges_of(change.node.id):
             if edge.key not in self._edges:
@@ -201,11 +192,8 @@ class FlowScene(QGraphicsScene):
         if change.field == "pos":
             x, y = change.node.x, change.node.y
             if x is not None and y is not None and (item.pos().x(), item.pos().y()) != (x, y):
-                self.syncing = True
-                try:
-                    item.setPos(x, y)
-                finally:
-                    self.syncing = False
+                item.setPos(x, y)
+                item.move_edges()
                 self._grow_rect(item.sceneBoundingRect())
         else:
             item.refresh(change.node)
@@ -254,6 +242,25 @@ class FlowScene(QGraphicsScene):
         super().mousePressEvent(event)
         self._press_positions = {
             i.node_id: i.pos() for i in self.selectedItems() if isinstance(i, NodeItem)}
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        super().mouseMoveEvent(event)
+        if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
+            self._follow_drag()
+
+    def _follow_drag(self) -> None:
+        """Snap the dragged nodes to the grid (when on) and let their edges follow."""
+        grid = self.snap_grid
+        for node_id in self._press_positions:
+            item = self._nodes.get(node_id)
+            if item is None:
+                continue
+            if grid:
+                p = item.pos()
+                snapped = QPointF(round(p.x() / grid) * grid, round(p.y() / grid) * grid)
+                if snapped != p:
+                    item.setPos(snapped)
+            item.move_edges()
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         super().mouseReleaseEvent(event)

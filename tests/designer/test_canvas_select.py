@@ -40,7 +40,7 @@ def test_click_and_ctrl_click_select(qtbot) -> None:
 def test_clicking_an_edge_selects_it_and_delete_removes_only_it(qtbot) -> None:
     c = Canvas(qtbot)
     edge = c.scene.edge_item(c.flow.edges[3].key)  # check -> end, straight line at y=0
-    c.click(c.at(edge._path.pointAtPercent(0.3)))
+    c.click(c.at(edge.path().pointAtPercent(0.3)))
     assert c.scene.selected_edge_keys() == [edge.key]
     QTest.keyClick(c.viewport, Qt.Key.Key_Delete)
     assert [(e.source, e.target) for e in c.flow.edges if e.source == "check"] == [

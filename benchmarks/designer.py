@@ -1,0 +1,169 @@
+"""Canvas speed: open, zoom-to-fit, drag frames and memory for flows of 500-5,000 nodes.
+
+Run: ``.venv/bin/python benchmarks/designer.py [--sizes 500,2000,5000]``
+
+Each size runs in its own process (so memory figures are not mixed) with Qt's
+offscreen platform unless a display is set. The flow is generated: layers of
+up to 12 nodes, each node wired to one to two nodes of the layer before, with
+a mix of kinds, ``when``, ``default`` and ``on: error`` edges.
+
+Figures printed per size:
+  open→paint  file read + parse + scene built + view shown + first full paint of the
+              viewport (synchronous ``repaint()``), at 100 % centred on the start node
+  fit         ``zoom_to_fit()`` plus the repaint that shows every node
+  drag frame  mean and worst time of one step of dragging a selected node across the
+              canvas with real mouse events (move event + synchronous repaint)
+  memory      resident set size after opening, and the growth caused by the flow
+Goals (issue 3): 2,000 nodes open in ≤ 1.0 s with ≤ 16 ms frames while dragging;
+5,000 nodes open in ≤ 2.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KIND_CYCLE = ("shell", "python", "http", "set", "delay", "branch", "subflow", "approval")
+
+
+def generate(n: int, seed: int = 1) -> dict:
+    """A layered flow of ``n`` nodes (one start, one end) as a flowdesk/1 document."""
+    rng = random.Random(seed)
+    nodes = [{"id": "start", "kind": "start", "x": 0, "y": 0}]
+    edges = []
+    layers = [["start"]]
+    made = 1
+    while made < n - 1:
+        width = min(12, n - 1 - made)
+        layer = []
+        for j in range(width):
+            kind = KIND_CYCLE[made % len(KIND_CYCLE)]
+            nid = f"{kind}_{made}"
+            node = {"id": nid, "kind": kind, "name": f"Step {made}",
+                    "x": len(layers) * 200, "y": (j - width / 2) * 90}
+            nodes.append(node)
+            prev = layers[-1]
+            for k, src in enumerate(rng.sample(prev, k=min(len(prev), rng.randint(1, 2)))):
+                edge = {"from": src, "to": nid}
+                r = rng.random()
+                if k == 0 and r < 0.1:
+                    edge["when"] = f"nodes.{src}.status == 'succeeded'"
+                elif k == 1 and r < 0.3:
+                    edge["on"] = "error"
+                edges.append(edge)
+            layer.append(nid)
+            made += 1
+        layers.append(layer)
+    nodes.append({"id": "end", "kind": "end", "x": len(layers) * 200, "y": 0})
+    edges += [{"from": nid, "to": "end"} for nid in layers[-1]]
+    return {"format": "flowdesk/1", "name": f"bench-{n}", "nodes": nodes, "edges": edges}
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(n: int) -> dict:
+    """Runs inside the child process: open, fit, drag, memory for one size."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    from designer.document import FlowDocument
+    from designer.scene import FlowScene
+    from designer.view import FlowView
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"bench-{n}.flow.json"
+        path.write_text(json.dumps(generate(n), indent=2), encoding="utf-8")
+        document = FlowDocument()
+        scene = FlowScene(document)
+        view = FlowView(scene)
+        view.resize(1280, 800)
+        view.show()
+        app.processEvents()
+        rss_before = _rss_mb()
+
+        t0 = time.perf_counter()
+        document.load(path)
+        t_load = time.perf_counter()
+        view.centerOn(scene.node_item("start"))
+        view.viewport().repaint()
+        t_paint = time.perf_counter()
+        app.processEvents()
+        rss_after = _rss_mb()
+
+        t1 = time.perf_counter()
+        view.zoom_to_fit()
+        view.viewport().repaint()
+        t_fit = time.perf_counter() - t1
+
+        view.zoom_reset()
+        target = scene.node_item(document.flow.nodes[len(document.flow.nodes) // 2].id)
+        view.centerOn(target)
+        scene.select_node(target.node_id, centre=False)
+        app.processEvents()
+        vp = view.viewport()
+        start = view.mapFromScene(target.scenePos() + QPointF(10, 6))
+        QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+        frames = []
+        for i in range(1, 121):
+            p = start + QPoint(int(4 * i), int(2 * ((i % 40) - 20)))
+            f0 = time.perf_counter()
+            QTest.mouseMove(vp, p)
+            vp.repaint()
+            frames.append((time.perf_counter() - f0) * 1000)
+        QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+        moved = document.undo_stack.count() == 1
+    return {
+        "nodes": len(document.flow.nodes), "edges": len(document.flow.edges),
+        "load_s": t_load - t0, "open_to_paint_s": t_paint - t0, "fit_s": t_fit,
+        "frame_mean_ms": statistics.mean(frames), "frame_p95_ms":
+            sorted(frames)[int(len(frames) * 0.95)], "frame_max_ms": max(frames),
+        "rss_mb": rss_after, "rss_growth_mb": rss_after - rss_before, "drag_was_one_step": moved,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="500,2000,5000")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child)))
+        return 0
+    print(f"{'nodes':>6} {'edges':>6} {'open→paint':>11} {'(parse+scene)':>13} {'fit':>8} "
+          f"{'drag mean':>10} {'p95':>7} {'max':>7} {'RSS':>8} {'growth':>8}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        out = subprocess.run([sys.executable, __file__, "--child", str(size)],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            print(f"{size}: failed: {out.stderr.strip().splitlines()[-1:]}")
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{r['nodes']:>6} {r['edges']:>6} {r['open_to_paint_s']:>10.3f}s "
+              f"{r['load_s']:>12.3f}s {r['fit_s']:>7.3f}s {r['frame_mean_ms']:>8.2f}ms "
+              f"{r['frame_p95_ms']:>5.1f}ms {r['frame_max_ms']:>5.1f}ms "
+              f"{r['rss_mb']:>6.0f}MB {r['rss_growth_mb']:>6.0f}MB")
+    print("goals: 2,000 nodes open ≤ 1.0 s, drag frames ≤ 16 ms; 5,000 nodes open ≤ 2.5 s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
