@@ -38,6 +38,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.backup.manifest import Column
 
 Codec = Callable[[Any], Any]
+# One encoder for all rows (json.dumps builds one per call); floats use repr: exact.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def column_kind(type_: Any) -> str:
@@ -127,7 +129,7 @@ class RowEncoder:
                  if values[i] is None and not row[self.n + k]]
         if nulls:
             values.append({"json_null": nulls})
-        return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        return _ENCODER.encode(values).encode() + b"\n"
 
 
 class RowDecoder:
