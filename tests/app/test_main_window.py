@@ -110,3 +110,49 @@ def test_themes_are_palettes(qtbot) -> None:  # noqa: ANN001
         assert app.palette().color(QPalette.ColorRole.Base).name() == "#ffffff"
     finally:
         app.setPalette(before)
+
+
+def test_system_theme_follows_the_colour_scheme(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import app.theme as theme
+
+    app = QApplication.instance()
+    before = app.palette()
+    manager = ThemeManager(app, "system")
+    try:
+        monkeypatch.setattr(theme, "system_is_dark", lambda: True)
+        app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+        assert is_dark(app.palette())
+        monkeypatch.setattr(theme, "system_is_dark", lambda: False)
+        app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
+        assert not is_dark(app.palette())
+        manager.apply("dark")  # a forced theme ignores the system
+        app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
+        assert is_dark(app.palette())
+    finally:
+        app.styleHints().colorSchemeChanged.disconnect(manager._system_changed)
+        app.setPalette(before)
+
+
+def test_shift_f5_cancels_the_run_started_with_f5(window, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    import json
+
+    flow = tmp_path / "slow.flow.json"
+    flow.write_text(json.dumps({"format": "flowdesk/1", "name": "slow", "nodes": [
+        {"id": "start", "kind": "start"},
+        {"id": "nap", "kind": "delay", "config": {"seconds": 30}},
+        {"id": "end", "kind": "end"}], "edges": [{"from": "start", "to": "nap"},
+                                                 {"from": "nap", "to": "end"}]}))
+    assert window.open_file(str(flow))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.runner.current_run is not None)
+    qtbot.waitUntil(lambda: window.engine_label.text() == "engine: 1 run active")
+    qtbot.waitUntil(lambda: window.runner.node_states().get("nap") == "running", timeout=10000)
+    item = window.editor.scene.node_item("nap")
+    assert item.run_state[0] == "running"
+    qtbot.keyClick(window, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: window.run_panel.run_status == "cancelled", timeout=5000)
+    qtbot.waitUntil(lambda: window.engine_label.text() == "engine: idle", timeout=5000)
+    assert window.runner.node_states()["nap"] == "cancelled"
+    assert window.editor.scene.node_item("nap").run_state[0] == "cancelled"

@@ -1,0 +1,73 @@
+"""The bridge: events arrive in the GUI thread, in batches, in order; threads stop."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
+
+from app.bridge import EngineBridge, live_threads
+from engine.flowfile import load_flow
+from engine.runs import RunStore
+from tests.app.conftest import EXAMPLES
+
+
+def test_events_arrive_batched_in_the_gui_thread(qtbot, sqlite_url: str) -> None:  # noqa: ANN001
+    store = RunStore.open(sqlite_url)
+    bridge = EngineBridge(store)
+    batches: list[list[dict]] = []
+    threads: set[bool] = set()
+
+    def seen(batch: list[dict]) -> None:
+        threads.add(QThread.currentThread() is QApplication.instance().thread())
+        batches.append(batch)
+
+    bridge.events.connect(seen)
+    bridge.start()
+    try:
+        run_id = store.create_run(load_flow(EXAMPLES / "branch-and-join.flow.json"), {"n": 3})
+        with qtbot.waitSignal(bridge.runFinished, timeout=20000) as finished:
+            bridge.execute(run_id)
+        assert finished.args == [run_id, "succeeded"]
+        assert len(live_threads()) == 1  # only the follower is left
+        qtbot.waitUntil(lambda: any(ev["type"] == "run_status" and ev["data"]["status"]
+                                    == "succeeded" for b in batches for ev in b))
+        assert threads == {True}
+        ids = [ev["id"] for b in batches for ev in b]
+        assert ids == sorted(ids) and len(ids) == len(set(ids))
+        # far fewer signals than events: they come in batches
+        assert len(batches) < len(ids)
+        assert ids == [ev["id"] for ev in store.events_after(0)]
+    finally:
+        bridge.stop()
+        store.close()
+    assert live_threads() == []
+
+
+def test_pause_stops_executor_threads_and_leaves_the_run_resumable(qtbot, sqlite_url: str) -> None:  # noqa: ANN001
+    from engine.flowfile import flow_from_dict
+
+    store = RunStore.open(sqlite_url)
+    bridge = EngineBridge(store)
+    long = flow_from_dict({"format": "flowdesk/1", "name": "long", "nodes": [
+        {"id": "start", "kind": "start"}, {"id": "wait", "kind": "delay",
+                                           "config": {"seconds": 30}},
+        {"id": "end", "kind": "end"}], "edges": [{"from": "start", "to": "wait"},
+                                                 {"from": "wait", "to": "end"}]})
+    run_id = store.create_run(long, {})
+    bridge.execute(run_id)
+    qtbot.waitUntil(lambda: store.get_run(run_id)["nodes"]["wait"]["status"] == "running",
+                    timeout=10000)
+    assert bridge.active_runs() == [run_id]
+    assert bridge.pause_runs() == [run_id]
+    assert not [t for t in threading.enumerate() if t.name.startswith("flowdesk-run")]
+    row = store.run_row(run_id)
+    assert row["status"] == "running" and row["owner"] is None
+    # another bridge (as after a restart) takes it over and can cancel it
+    assert bridge.resume_orphans() == [run_id]
+    store.request_cancel(run_id)
+    qtbot.waitUntil(lambda: bridge.active_count() == 0, timeout=10000)
+    assert store.get_run(run_id)["status"] == "cancelled"
+    bridge.stop()
+    store.close()
