@@ -29,8 +29,12 @@ async def execute(ctx: NodeContext) -> Any:
     request = _request(ctx)
     try:
         outcome = await get_pool().execute(request, ctx.log)
-    except WorkerDied as exc:
+    except (WorkerDied, RuntimeError, ValueError) as exc:
+        # the worker died; the pool was shut down (the engine is exiting); or
+        # FLOWDESK_PYTHON_WORKERS is not a number
         raise NodeFailed(str(exc)) from None
+    except OSError as exc:
+        raise NodeFailed(f"a Python worker could not start: {exc.strerror or exc}") from None
     if outcome.ok:
         return outcome.result
     raise NodeFailed(outcome.error or "the code failed",

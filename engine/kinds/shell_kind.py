@@ -135,7 +135,7 @@ async def execute(ctx: NodeContext) -> dict[str, Any]:
     try:
         await pumps
         code = await proc.wait()
-    except asyncio.CancelledError:
+    except BaseException:  # cancelled, timed out, or the log callback failed: stop it all
         pumps.cancel()
         await kill_group_async(proc.pid)
         raise

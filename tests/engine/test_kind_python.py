@@ -329,3 +329,10 @@ def test_a_node_timeout_in_a_flow_kills_the_python_and_shell_work(
         assert gone(int(py_pid.read_text())) and gone(int(sh_pid.read_text()))
     finally:
         store.close()
+
+
+def test_a_bad_pool_size_setting_is_one_sentence(fresh_pool: None,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWDESK_PYTHON_WORKERS", "lots")
+    assert fail("result = 1").message == \
+        "FLOWDESK_PYTHON_WORKERS must be a whole number, not 'lots'"

@@ -235,3 +235,16 @@ def test_a_crashed_engine_leaves_no_shell_work_running(tmp_path: Path) -> None:
         engine.kill()
         engine.wait()
     assert gone(parent, within_s=5) and gone(child, within_s=5)
+
+
+def test_a_failing_log_callback_still_stops_the_program(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+
+    def broken_log(stream: str, text: str) -> None:
+        raise RuntimeError("the log store is gone")
+
+    script = f"echo $$ > {pid_file}; echo line; sleep 30"
+    ctx = NodeContext("r", "n", 1, {"command": ["sh", "-c", script]}, {}, log=broken_log)
+    with pytest.raises(RuntimeError, match="the log store is gone"):
+        asyncio.run(asyncio.wait_for(execute(ctx), 10))
+    assert gone(int(pid_file.read_text()))
