@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from jinja2 import nodes as jinja_nodes
 from engine.expressions import _LONE, _env, check_expression, check_templates
 from engine.flowfile import FlowFileError, _Reader
 from engine.kinds import KINDS, ConfigField
-from engine.model import FORMAT, Edge, Flow
+from engine.model import FORMAT, NODE_FIELDS, Edge, Flow
 
 __all__ = ["Problem", "build_graph", "has_errors", "validate"]
 
@@ -176,9 +177,16 @@ def _check_edges(flow: Flow, out: list[Problem]) -> list[Edge]:
 
 
 def _check_nodes(flow: Flow, out: list[Problem]) -> None:
+    # Edges grouped once: asking the model per node made large flows quadratic.
+    edges_from: dict[Any, list[Edge]] = {}
+    edges_to: dict[Any, list[Edge]] = {}
+    for e in flow.edges:
+        if isinstance(e.source, str) and isinstance(e.target, str):
+            edges_from.setdefault(e.source, []).append(e)
+            edges_to.setdefault(e.target, []).append(e)
     for node in flow.nodes:
-        outgoing = [e for e in flow.edges_from(node.id) if not e.is_error]
-        incoming = flow.edges_to(node.id)
+        outgoing = [e for e in edges_from.get(node.id, []) if not e.is_error]
+        incoming = edges_to.get(node.id, [])
         defaults = [e for e in outgoing if e.default]
         if len(defaults) > 1:
             out.append(Problem("error", "more than one default edge", node=node.id))
@@ -215,11 +223,11 @@ def _check_graph(flow: Flow, good: list[Edge], out: list[Problem]) -> None:
     graph.add_nodes_from(n.id for n in flow.nodes)
     graph.add_edges_from((e.source, e.target) for e in good)
     cyclic = False
-    try:
-        cycle = nx.find_cycle(graph)
+    try:  # the DAG test is linear; find_cycle only runs to name a cycle that exists
+        cycle = [] if nx.is_directed_acyclic_graph(graph) else nx.find_cycle(graph)
     except nx.NetworkXNoCycle:
-        pass
-    else:
+        cycle = []
+    if cycle:
         cyclic = True
         path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
         out.append(Problem("error", f"the flow has a cycle: {path}", node=cycle[0][0]))
@@ -251,32 +259,49 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+@lru_cache(maxsize=4096)
+def _references(text: str, template: bool) -> tuple[tuple[str, ...], tuple[Any, ...],
+                                                    tuple[Any, ...]] | None:
+    """Free names, ``nodes.X`` keys and ``inputs.X`` keys of one expression or template.
+
+    Cached by text: the designer validates after every edit, and parsing dominates.
+    """
+    try:
+        ast = _env.parse(text if template else "{{ " + text + " }}")
+    except TemplateSyntaxError:
+        return None  # reported as a syntax error elsewhere
+    free = tuple(sorted(meta.find_undeclared_variables(ast)))
+    keys: dict[str, list[Any]] = {"nodes": [], "inputs": []}
+    for node in ast.find_all((jinja_nodes.Getattr, jinja_nodes.Getitem)):
+        if not isinstance(node.node, jinja_nodes.Name) or node.node.name not in keys:
+            continue
+        if isinstance(node, jinja_nodes.Getattr):
+            keys[node.node.name].append(node.attr)
+        elif isinstance(node.arg, jinja_nodes.Const):
+            keys[node.node.name].append(node.arg.value)
+    return free, tuple(keys["nodes"]), tuple(keys["inputs"])
+
+
 def _name_warnings(flow: Flow, text: str, template: bool) -> list[str]:
     """Names that will be undefined when the expression runs: a typo, a node that does not
     exist, an input that is not declared. Warnings, since only a run can be sure."""
     if template and "{" not in text:
         return []
-    try:
-        ast = _env.parse(text if template else "{{ " + text + " }}")
-    except TemplateSyntaxError:
-        return []  # reported as a syntax error elsewhere
+    refs = _references(text, template)
+    if refs is None:
+        return []
+    free, node_keys, input_keys = refs
     found: list[str] = []
-    for name in sorted(meta.find_undeclared_variables(ast)):
+    for name in free:
         if name not in SCOPE_NAMES and name not in _env.globals:
             found.append(f"'{name}' is not a name in scope (use inputs, vars, nodes, run or "
                          f"the functions {', '.join(_env.globals)})")
-    for node in ast.find_all((jinja_nodes.Getattr, jinja_nodes.Getitem)):
-        if not isinstance(node.node, jinja_nodes.Name):
-            continue
-        if isinstance(node, jinja_nodes.Getattr):
-            key: Any = node.attr
-        elif isinstance(node.arg, jinja_nodes.Const):
-            key = node.arg.value
-        else:
-            continue
-        if node.node.name == "nodes" and not flow.has_node(key):
+    for key in node_keys:
+        if not (isinstance(key, str) and flow.has_node(key)):
             found.append(f"there is no node '{key}'")
-        elif node.node.name == "inputs" and key not in (flow.inputs or {}):
+    declared = flow.inputs if isinstance(flow.inputs, dict) else {}
+    for key in input_keys:
+        if not (isinstance(key, str) and key in declared):
             found.append(f"the flow declares no input '{key}'")
     return list(dict.fromkeys(found))
 
@@ -318,7 +343,7 @@ def _check_structure(flow: Flow, out: list[Problem]) -> None:
     except FlowFileError as exc:
         out.append(Problem("error", message(exc), field=exc.field))
     for i, node in enumerate(flow.nodes):
-        data = node.to_dict()
+        data = {k: getattr(node, k) for k in NODE_FIELDS if getattr(node, k) is not None}
         data.pop("config", None)
         if data.get("kind") not in KINDS:
             data["kind"] = "start"  # an unknown kind is reported with the config checks
