@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,28 @@ def _open(url: str | None) -> Any:
         raise CliError(str(exc), 2) from None
 
 
+def _progress() -> Any:
+    """A progress callback that redraws one line on a terminal's stderr (none otherwise)."""
+    if not sys.stderr.isatty():
+        return None
+    last = [0.0]
+
+    def show(done: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and done < total:
+            return
+        last[0] = now
+        pct = 100 * done // total if total else 100
+        print(f"\r\033[K{message}: {pct}%", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _clear_progress() -> None:
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
 def _mb(path: Path) -> str:
     return f"{path.stat().st_size / 1e6:.1f} MB"
 
@@ -60,10 +83,11 @@ def backup_cmd(args: argparse.Namespace) -> int:
         raise CliError(f"'{path}' already exists; choose another name or delete it first", 1)
     engine = _open(args.store)
     try:
-        manifest = create_backup(engine, path)
+        manifest = create_backup(engine, path, progress=_progress())
     except BackupError as exc:
         raise CliError(str(exc), 1) from None
     finally:
+        _clear_progress()
         engine.dispose()
     print(f"backed up {_summary(manifest)} to {path} ({_mb(path)})")
     return 0
@@ -76,9 +100,11 @@ def verify_cmd(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CliError(f"'{path}' does not exist or is not a file", 2)
     try:
-        m = verify_backup(path)
+        m = verify_backup(path, progress=_progress())
     except BackupError as exc:
         raise CliError(str(exc), 1) from None
+    finally:
+        _clear_progress()
     print(f"{path}: a good Flowdesk backup of a {m.source_dialect} store taken "
           f"{m.created_at} by Flowdesk {m.flowdesk_version} at schema revision "
           f"{m.schema_revision}: {_summary(m)}, every checksum matches")
@@ -97,12 +123,13 @@ def restore_cmd(args: argparse.Namespace) -> int:
         if busy and not args.force:
             raise CliError(f"{len(busy)} run(s) are being executed right now (e.g. {busy[0]}); "
                            "stop the workers and the app first, or use --force", 1)
-        result = restore_backup(engine, path, force=args.force)
+        result = restore_backup(engine, path, force=args.force, progress=_progress())
     except BackupRefused as exc:
         raise CliError(str(exc), 1) from None
     except BackupError as exc:
         raise CliError(str(exc), 1) from None
     finally:
+        _clear_progress()
         engine.dispose()
     print(f"restored {_summary(result.manifest)} from {path}")
     if result.pre_restore_path:
