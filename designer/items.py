@@ -44,6 +44,7 @@ STATUS_COLORS = {
 PROBLEM_COLORS = {"error": "#d32f2f", "warning": "#f9a825"}
 SELECTION_COLOR = QColor("#1976d2")
 PORT_RADIUS = 5.0
+LOW_DETAIL_ZOOM = 0.4  # below this scale nodes are plain boxes and edges plain curves
 MARGIN = 14.0  # room around the box for ports, outlines and badges
 
 _NAME_FONT = QFont()
@@ -83,6 +84,8 @@ class PortItem(QGraphicsItem):
         painter.setPen(QPen(color, 1.5))
         painter.setBrush(QBrush(color if self.role == "out" else QColor("white")))
         radius = PORT_RADIUS - 1 if self.role == "error" else PORT_RADIUS
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < LOW_DETAIL_ZOOM:
+            return  # too small to grab or see
         painter.drawEllipse(QPointF(0, 0), radius, radius)
 
 
@@ -178,6 +181,9 @@ class NodeItem(QGraphicsItem):
         fill = QColor("white")
         if self.run_state:
             fill = QColor(STATUS_COLORS.get(self.run_state[0], "#9e9e9e")).lighter(185)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < LOW_DETAIL_ZOOM:
+            self._paint_low_detail(painter, body, color, fill)
+            return
         border = QPen(color.darker(115), 1.4)
         if self.isSelected():
             border = QPen(SELECTION_COLOR, 2.6)
@@ -215,6 +221,18 @@ class NodeItem(QGraphicsItem):
             self._paint_problem_badge(painter, body)
         if self.run_state:
             self._paint_run_badge(painter, body)
+
+    def _paint_low_detail(self, painter: QPainter, body: QRectF, color: QColor,
+                          fill: QColor) -> None:
+        """Zoomed far out: a box in the kind's colour, framed by state, selection or problem."""
+        frame = color
+        if self.problem:
+            frame = QColor(PROBLEM_COLORS[self.problem[0]])
+        if self.isSelected():
+            frame = SELECTION_COLOR
+        painter.setPen(QPen(frame, 6 if self.isSelected() or self.problem else 2))
+        painter.setBrush(fill if self.run_state else color.lighter(160))
+        painter.drawRect(body)
 
     def _paint_problem_badge(self, painter: QPainter, body: QRectF) -> None:
         assert self.problem is not None
@@ -395,6 +413,11 @@ class EdgeItem(QGraphicsItem):
         if self.problem:
             color = QColor(PROBLEM_COLORS[self.problem[0]])
         width = 2.6 if self.isSelected() or self.problem else 1.6
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < LOW_DETAIL_ZOOM:
+            painter.setPen(QPen(color, 0))  # cosmetic hairline, no label
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(self.path())
+            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(color, width, self.dash, Qt.PenCapStyle.RoundCap))
         painter.setBrush(Qt.BrushStyle.NoBrush)

@@ -40,6 +40,7 @@ class FlowScene(QGraphicsScene):
         self.snap_grid = 0
         self.show_grid = True
         self.read_only = False
+        self._caching = True
         self._press_positions: dict[str, QPointF] = {}
         self.setBackgroundBrush(QColor("#fafafa"))
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -95,6 +96,17 @@ class FlowScene(QGraphicsScene):
         for item in self._nodes.values():
             item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, not read_only)
 
+    def set_item_caches(self, on: bool) -> None:
+        """Item pixmap caches pay off at working zoom; zoomed far out (thousands of tiny
+        nodes) making a pixmap per item costs more than drawing plain boxes."""
+        if on == self._caching:
+            return
+        self._caching = on
+        mode = (QGraphicsItem.CacheMode.DeviceCoordinateCache if on
+                else QGraphicsItem.CacheMode.NoCache)
+        for item in (*self._nodes.values(), *self._edges.values()):
+            item.setCacheMode(mode)
+
     def clear_problems(self) -> None:
         for item in (*self._nodes.values(), *self._edges.values()):
             if item.problem:
@@ -147,6 +159,8 @@ class FlowScene(QGraphicsScene):
 
     def _add_node_item(self, node: Node, fallback: tuple[float, float] | None = None) -> None:
         item = NodeItem(node)
+        if not self._caching:
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
         if node.x is not None and node.y is not None:
             item.setPos(node.x, node.y)
         elif fallback is not None:
@@ -165,6 +179,8 @@ class FlowScene(QGraphicsScene):
         if source is None or target is None:
             return  # an edge naming a missing node: validation reports it
         item = EdgeItem(edge, source, target)
+        if not self._caching:
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
         self._edges[edge.key] = item
         self.addItem(item)
 

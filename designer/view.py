@@ -36,7 +36,7 @@ from .commands import (
     RemoveItemsCommand,
     connection_problem,
 )
-from .items import EdgeItem, NodeItem, PortItem, curve
+from .items import LOW_DETAIL_ZOOM, EdgeItem, NodeItem, PortItem, curve
 from .scene import FlowScene
 
 __all__ = ["KIND_MIME", "FlowView"]
@@ -92,6 +92,10 @@ class FlowView(QGraphicsView):
     def set_zoom(self, factor: float) -> None:
         factor = max(MIN_ZOOM, min(MAX_ZOOM, factor))
         self.scale(factor / self.zoom, factor / self.zoom)
+        self._zoom_changed()
+
+    def _zoom_changed(self) -> None:
+        self.flow_scene.set_item_caches(self.zoom >= LOW_DETAIL_ZOOM)
         self.zoomChanged.emit(self.zoom)
 
     def zoom_in(self) -> None:
@@ -114,7 +118,7 @@ class FlowView(QGraphicsView):
         if self.zoom > 1.5 or self.zoom < MIN_ZOOM:
             self.set_zoom(min(self.zoom, 1.5))
             self.centerOn(rect.center())
-        self.zoomChanged.emit(self.zoom)
+        self._zoom_changed()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         delta = event.angleDelta().y()
