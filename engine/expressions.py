@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = ["ExpressionError", "check_expression", "check_templates", "evaluate", "render"]
@@ -161,15 +162,43 @@ def render(value: Any, scope: Mapping[str, Any]) -> Any:
     return value
 
 
+def _unknown_filters(tree: nodes.Node) -> str | None:
+    """What Jinja would refuse when compiling a parsed tree: a filter or test it lacks."""
+    for node in [tree, *tree.find_all((nodes.Filter, nodes.Test))]:
+        if not isinstance(node, (nodes.Filter, nodes.Test)):
+            continue
+        known = _env.filters if isinstance(node, nodes.Filter) else _env.tests
+        if node.name not in known:
+            return f"no {'filter' if isinstance(node, nodes.Filter) else 'test'} named " \
+                   f"'{node.name}'"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _syntax_error(source: str, template: bool) -> str | None:
+    """Parse only (compiling to Python costs ~1 ms a template, parsing a tenth of that):
+    the validator checks every template of a flow after each edit in the designer."""
+    what = "template" if template else "expression"
+    try:
+        if template:
+            tree: nodes.Node = _env.parse(source)
+        else:
+            parser = Parser(_env, source, state="variable")
+            tree = parser.parse_expression()
+            if not parser.stream.eos:
+                raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno)
+    except TemplateSyntaxError as exc:
+        return f"invalid {what} {source!r}: {exc.message}"
+    if unknown := _unknown_filters(tree):
+        return f"invalid {what} {source!r}: {unknown}"
+    return None
+
+
 def check_expression(source: str) -> str | None:
     """The syntax error of a bare expression, or ``None`` when it parses."""
     if not source.strip():
         return "empty expression"
-    try:
-        _compiled_expression(source)
-    except ExpressionError as exc:
-        return str(exc)
-    return None
+    return _syntax_error(source, False)
 
 
 def check_templates(value: Any) -> str | None:
@@ -180,11 +209,7 @@ def check_templates(value: Any) -> str | None:
         lone = _LONE.match(value)
         if lone and "{{" not in lone.group("expr") and "}}" not in lone.group("expr"):
             return check_expression(lone.group("expr").strip())
-        try:
-            _compiled_template(value)
-        except ExpressionError as exc:
-            return str(exc)
-        return None
+        return _syntax_error(value, True)
     if isinstance(value, list):
         for v in value:
             if err := check_templates(v):

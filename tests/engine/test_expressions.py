@@ -147,6 +147,11 @@ def test_syntax_checks_for_the_validator() -> None:
     assert "invalid expression" in (check_templates(["{{ 1 + }}"]) or "")
     assert "invalid template" in (check_templates({"x": "a {{ 1 + }} b"}) or "")
     assert "invalid template" in (check_templates("{% if %}") or "")
+    assert "chunk after expression" in (check_expression("a }} {{ b") or "")
+    assert "no filter named 'nope'" in (check_expression("inputs.n | nope") or "")
+    assert "no test named 'odd_ish'" in (check_templates("{{ 1 if x is odd_ish }}") or "")
+    assert "no filter named 'nope'" in (check_templates("a {{ x | nope }} b") or "")
+    assert check_expression("inputs.items | length > 2") is None
 
 
 def test_each_source_is_compiled_once() -> None:
