@@ -485,7 +485,7 @@ def _existing_child(store: RunStore, run_id: str, node_id: str) -> str | None:
 
 
 def _child_can_go_on(conn: Any, child_id: str | None) -> bool:
-    """A waiting subflow resumes when its child ended or has a decided approval."""
+    """Whether a waiting run (a subflow's child) can go on: it ended, or has a decision."""
     if not child_id:
         return True
     row = conn.execute(select(runs.c.status, runs.c.owner, runs.c.lease_until).where(
@@ -580,6 +580,10 @@ def resume_runs(store: RunStore, run_id: str | None = None) -> list[tuple[str, s
             continue
         if owner_alive(row["owner"], row["lease_until"]):
             continue
+        if row["status"] == "waiting":
+            with store.engine.connect() as conn:
+                if not _child_can_go_on(conn, row["id"]):
+                    continue  # still waiting for a decision: nothing to do
         try:
             out.append((row["id"], execute_run(store, row["id"])))
         except RunBusy:

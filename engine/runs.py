@@ -486,8 +486,8 @@ class RunStore:
                 conn.execute(update(node_states).where(
                     node_states.c.run_id == sa.bindparam("r"),
                     node_states.c.node_id == sa.bindparam("n")
-                ).values(status="pending", attempts=0, output=None, error=None,
-                         started_at=None, finished_at=None, ready_at=None, decision=None,
+                ).values(status="pending", attempts=0, output=sa.null(), error=None,
+                         started_at=None, finished_at=None, ready_at=None, decision=sa.null(),
                          claimed_by=None, lease_until=None, cancel_requested=False,
                          taken=sa.bindparam("t"), dead=sa.bindparam("d")), rows)
             conn.execute(update(runs).where(runs.c.id == run_id).values(

@@ -234,3 +234,31 @@ def test_resume_of_a_run_owned_by_a_live_process_is_refused(tmp_path: Path, sqli
     store.request_cancel(run_id, "long")
     assert main(["resume", "--store", sqlite_url]) == 0
     assert capsys.readouterr().out.strip() == f"run {run_id}: succeeded"
+
+
+def test_ctrl_c_cancels_the_run_and_kills_its_command(tmp_path: Path, sqlite_url: str) -> None:
+    import signal
+
+    marker = tmp_path / "finished"
+    f = flow([start(), node("w", "shell", config={"command": ["sh", "-c",
+                                                              f"sleep 30; touch {marker}"]}),
+              end()], ["start>w", "w>end"])
+    path = _file(tmp_path, f)
+    runner = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", path, "--store",
+                               sqlite_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=ROOT)
+    store = RunStore.open(sqlite_url)
+    try:
+        wait_for(lambda: bool(store.list_runs()) and store.get_run(
+            store.list_runs()[0]["run_id"])["nodes"]["w"]["status"] == "running")
+        runner.send_signal(signal.SIGINT)
+        _, err = runner.communicate(timeout=30)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 130
+    assert err.strip().endswith("error: interrupted")
+    doc = store.get_run(store.list_runs()[0]["run_id"])
+    assert doc["status"] == "cancelled" and doc["nodes"]["w"]["status"] == "cancelled"
+    assert not marker.exists()
+    store.close()
