@@ -535,3 +535,19 @@ def test_archive_from_an_older_schema_is_upgraded_on_restore(tmp_path: Path) -> 
     # and the restored store backs up at today's revision
     assert create_backup(target, tmp_path / "new.fdbackup").schema_revision == head_revision()
     target.dispose()
+
+
+def test_an_interrupted_backup_leaves_no_file(sqlite_url: str, tmp_path: Path) -> None:
+    engine = open_engine(sqlite_url)
+    fill_store(engine, 5)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def stop_halfway(done: int, total: int, message: str) -> None:
+        if message == "backing up node_states":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        create_backup(engine, out / "a.fdbackup", progress=stop_halfway)
+    assert list(out.iterdir()) == []  # neither the archive nor its temporary file
+    engine.dispose()
