@@ -34,7 +34,10 @@ def run_app(argv: Sequence[str] = ()) -> int:
     present(app, window)
     if files:
         window.open_file(files[0])
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        theme.close()
 
 
 if __name__ == "__main__":

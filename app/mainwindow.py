@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.last_message = ""
         self.monitor: RunMonitor | None = None
         self.resumed: list[str] = []
+        self._shut_down = False
         self.connection: Connection | None = None
         self.bridge = EngineBridge(None, self)
         self.editor = FlowEditor(self)
@@ -437,7 +438,10 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Remember the layout, stop every engine thread and close the store."""
+        """Remember the layout, stop every engine thread and close the store (once)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.settings.save_window("main", self.saveGeometry(), self.saveState())
         if self.monitor is not None:
             self.monitor.close()

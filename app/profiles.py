@@ -119,7 +119,15 @@ def check_keyring() -> Any:
     problem = keyring_problem()
     if problem:
         raise ProfileError(f"Cannot keep the password safely: {problem}.")
-    return keyring.get_keyring()
+    backend = keyring.get_keyring()
+    try:
+        weak = float(getattr(backend, "priority", 1)) < 1
+    except (TypeError, ValueError):
+        weak = False
+    if weak:
+        raise ProfileError(f"Cannot keep the password safely: the keyring backend "
+                           f"{type(backend).__name__} is not a recommended secure store.")
+    return backend
 
 
 def save_password(profile_name: str, password: str) -> None:

@@ -70,6 +70,13 @@ class ThemeManager:
         dark = system_is_dark() if self.theme == "system" else self.theme == "dark"
         self.app.setPalette(make_palette(dark))
 
+    def close(self) -> None:
+        """Stop following the system (when the app quits)."""
+        try:
+            self.app.styleHints().colorSchemeChanged.disconnect(self._system_changed)
+        except (RuntimeError, TypeError):
+            pass
+
     def _system_changed(self, _scheme: Qt.ColorScheme) -> None:
         if self.theme == "system":
             self.apply("system")

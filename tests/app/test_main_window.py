@@ -109,6 +109,7 @@ def test_themes_are_palettes(qtbot) -> None:  # noqa: ANN001
         assert not is_dark(app.palette())
         assert app.palette().color(QPalette.ColorRole.Base).name() == "#ffffff"
     finally:
+        manager.close()
         app.setPalette(before)
 
 
@@ -129,7 +130,7 @@ def test_system_theme_follows_the_colour_scheme(qtbot, monkeypatch) -> None:  # 
         app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
         assert is_dark(app.palette())
     finally:
-        app.styleHints().colorSchemeChanged.disconnect(manager._system_changed)
+        manager.close()
         app.setPalette(before)
 
 
