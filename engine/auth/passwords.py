@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 _hasher = PasswordHasher()
 # A real hash of a random password: checking against it when the user does not
 # exist costs the same time as a real check, so timing does not reveal names.
-_DUMMY_HASH = _hasher.hash("flowdesk-no-such-user-dummy-password")
+_dummy_hash: str | None = None
 
 MAX_PASSWORD_LENGTH = 1024
 
@@ -25,8 +25,11 @@ def verify_password(stored_hash: str | None, password: str) -> tuple[bool, bool]
     """``(matches, needs_rehash)``; a missing hash still costs one verification."""
     if len(password) > MAX_PASSWORD_LENGTH:
         return False, False
+    global _dummy_hash
+    if stored_hash is None and _dummy_hash is None:
+        _dummy_hash = _hasher.hash("flowdesk-no-such-user-dummy-password")
     try:
-        _hasher.verify(stored_hash or _DUMMY_HASH, password)
+        _hasher.verify(stored_hash or _dummy_hash or "", password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False, False
     if stored_hash is None:
