@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.settings import BackupSchedule
 from engine.flowfile import load_flow
 from tests.app.conftest import EXAMPLES
@@ -123,3 +125,30 @@ def test_scheduled_backups_keep_the_newest(window, qtbot, tmp_path: Path) -> Non
     assert "1 old one(s) removed" in message
     window.backup.apply_schedule(BackupSchedule(enabled=False))
     assert not window.backup.timer.isActive()
+
+
+@pytest.mark.postgres
+def test_restore_a_sqlite_backup_into_an_open_postgres_profile(window, qtbot, tmp_path: Path,
+                                                               pg_url: str) -> None:  # noqa: ANN001
+    from app.profiles import make_profile
+
+    first = _run(window, qtbot, inputs={"who": "sqlite"})
+    archive = tmp_path / "local.fdbackup"
+    ok, message = _wait(window, qtbot, "backup", lambda: window.backup.backup_to(archive))
+    assert ok, message
+    profile, password = make_profile("shared", "postgresql", pg_url)
+    window.profiles.save(profile, password)
+    assert window.switch_profile("shared")
+    pg_run = _run(window, qtbot, inputs={"who": "postgres"})
+    monitor = window.show_monitor()
+    assert list(monitor.model.row_of) == [pg_run]
+    window.backup.confirm = lambda _text: True
+    ok, message = _wait(window, qtbot, "restore", lambda: window.backup.restore_from(archive))
+    assert ok, message
+    assert list(monitor.model.row_of) == [first]
+    run = window.connection.store.get_run(first)
+    assert run["outputs"] == {"greeting": "Hello, sqlite!"}
+    assert "127.0.0.1" in window.connection_label.text()
+    # the store keeps working: a new run gets the next ids, the monitor follows it
+    later = _run(window, qtbot, inputs={"who": "again"})
+    qtbot.waitUntil(lambda: later in monitor.model.row_of, timeout=10000)
