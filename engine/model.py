@@ -2,7 +2,8 @@
 
 Everything that edits a flow (the designer's undo commands, file loading, the
 server) goes through the mutators below, and every mutator announces exactly
-one :class:`Change` carrying enough data to undo it. The designer's scene only
+one :class:`Change` carrying enough data to undo it (``remove_node`` is the one
+compound edit: it announces each of its edges' removals, then the node's). The designer's scene only
 listens to these announcements, so undo, file load and API edits all repaint
 the same way. networkx graphs are built from the model when analysis needs
 them (see :mod:`engine.validate`); they are never the model.
