@@ -43,8 +43,13 @@ class EditActions(QObject):
         self.undo = stack.createUndoAction(self, "Undo")
         self.undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo = stack.createRedoAction(self, "Redo")
-        self.redo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo),
-                                QKeySequence("Ctrl+Y")])
+        redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+        if QKeySequence("Ctrl+Y") not in redo_keys:  # a duplicate would be ambiguous
+            redo_keys.append(QKeySequence("Ctrl+Y"))
+        self.redo.setShortcuts(redo_keys)
+        for action in (self.undo, self.redo):
+            action.setShortcutContext(context)
+            view.addAction(action)
         a = self._action
         self.cut = a("Cu&t", self.do_cut, QKeySequence.StandardKey.Cut)
         self.copy = a("&Copy", self.do_copy, QKeySequence.StandardKey.Copy)

@@ -47,6 +47,8 @@ class MiniMap(QWidget):
             view.viewport().installEventFilter(self)
             self._place()
         self.refresh()
+        if overlay:
+            self.show()  # a child made after its parent was shown stays hidden otherwise
 
     # -- placement over the view -----------------------------------------------------
     def _place(self) -> None:
