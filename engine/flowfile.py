@@ -313,8 +313,12 @@ def load_flow(path: str | os.PathLike[str]) -> Flow:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FlowFileError("no such file", source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FlowFileError(f"cannot read the file ({exc})", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise FlowFileError(f"cannot read the file: it is not UTF-8 text (byte {exc.start})",
+                            source=str(path)) from None
+    except OSError as exc:
+        raise FlowFileError(f"cannot read the file: {exc.strerror or exc}",
+                            source=str(path)) from None
     return loads(text, str(path))
 
 
