@@ -33,7 +33,7 @@ class Me(BaseModel):
     roles: list[str]
 
 
-class PasswordBody(BaseModel):
+class ChangePasswordBody(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
 
@@ -100,7 +100,7 @@ def me(caller: CallerDep) -> Me:
 
 
 @router.post("/password", status_code=204, response_class=Response, **allow(*ANY))
-def change_password(body: PasswordBody, request: Request,
+def change_password(body: ChangePasswordBody, request: Request,
                     caller: CallerDep) -> Response:
     """Change your own password; every session of yours (this one too) is revoked."""
     state = request.app.state.flowdesk

@@ -42,7 +42,7 @@ class RolesBody(BaseModel):
     roles: list[str] = Field(min_length=1, max_length=4)
 
 
-class PasswordBody(BaseModel):
+class SetPasswordBody(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -118,7 +118,7 @@ def set_roles(body: RolesBody, request: Request, caller: CallerDep,
 
 @router.put("/users/{username}/password", status_code=204, response_class=Response,
             **allow(*ADMIN))
-def reset_password(body: PasswordBody, request: Request, caller: CallerDep,
+def reset_password(body: SetPasswordBody, request: Request, caller: CallerDep,
                    username: str = UserName) -> Response:
     """Set a user's password; every session of that user is revoked."""
     engine = request.app.state.flowdesk.engine
