@@ -22,10 +22,23 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-__all__ = ["ExpressionError", "check_expression", "check_templates", "evaluate", "render"]
+__all__ = ["ExpressionError", "check_expression", "check_templates", "evaluate",
+           "lone_expression", "render"]
 
 # Exactly one {{ expr }} and nothing around it (not even spaces: " {{ n }}" is text).
 _LONE = re.compile(r"^\{\{(?P<expr>.*?)\}\}\Z", re.DOTALL)
+
+
+def lone_expression(text: str) -> str | None:
+    """The expression of a string that is exactly one ``{{ expr }}``, else ``None``.
+
+    Such a string yields the expression's native value (a number stays a number);
+    ``"{{ a }} {{ b }}"`` and ``" {{ a }}"`` are text templates.
+    """
+    lone = _LONE.match(text)
+    if lone and "{{" not in lone.group("expr") and "}}" not in lone.group("expr"):
+        return lone.group("expr").strip()
+    return None
 
 
 class ExpressionError(ValueError):
@@ -135,9 +148,8 @@ def render_string(text: str, scope: Mapping[str, Any]) -> Any:
     """Render one string; exactly one ``{{ expr }}`` yields its native value."""
     if "{" not in text:
         return text
-    lone = _LONE.match(text)
-    if lone and "{{" not in lone.group("expr") and "}}" not in lone.group("expr"):
-        return evaluate(lone.group("expr").strip(), scope)
+    if (expr := lone_expression(text)) is not None:
+        return evaluate(expr, scope)
     template = _compiled_template(text)
     try:
         return template.render(**scope)
@@ -206,9 +218,8 @@ def check_templates(value: Any) -> str | None:
     if isinstance(value, str):
         if "{" not in value:
             return None
-        lone = _LONE.match(value)
-        if lone and "{{" not in lone.group("expr") and "}}" not in lone.group("expr"):
-            return check_expression(lone.group("expr").strip())
+        if (expr := lone_expression(value)) is not None:
+            return check_expression(expr)
         return _syntax_error(value, True)
     if isinstance(value, list):
         for v in value:

@@ -168,7 +168,7 @@ def flow_schema() -> dict[str, Any]:
     _same_fields("flow", props, FLOW_FIELDS)
     defs: dict[str, Any] = {
         "id": {"type": "string", "pattern": ID_PATTERN},
-        "lone_template": {"type": "string", "pattern": r"^\{\{[\s\S]*\}\}$",
+        "lone_template": {"type": "string", "pattern": r"^\{\{(?:(?!\{\{|\}\})[\s\S])*\}\}$",
                           "description": "Exactly one {{ expr }}: its native value"},
         "input": input_decl,
         "node": _node_schema(),

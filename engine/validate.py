@@ -19,7 +19,7 @@ import networkx as nx
 from jinja2 import TemplateSyntaxError, meta
 from jinja2 import nodes as jinja_nodes
 
-from engine.expressions import _LONE, _env, check_expression, check_templates
+from engine.expressions import _env, check_expression, check_templates, lone_expression
 from engine.flowfile import FlowFileError, _Reader
 from engine.kinds import KINDS, ConfigField
 from engine.model import FORMAT, NODE_FIELDS, Edge, Flow
@@ -70,7 +70,7 @@ def build_graph(flow: Flow) -> nx.MultiDiGraph:
 
 
 def _lone_template(value: Any) -> bool:
-    return isinstance(value, str) and _LONE.match(value) is not None
+    return isinstance(value, str) and lone_expression(value) is not None
 
 
 def _field_problem(spec: ConfigField, value: Any, config: dict[str, Any]) -> str | None:

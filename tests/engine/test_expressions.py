@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from engine import expressions
-from engine.expressions import ExpressionError, check_expression, check_templates, evaluate, render
+from engine.expressions import (
+    ExpressionError,
+    check_expression,
+    check_templates,
+    evaluate,
+    lone_expression,
+    render,
+)
 
 SCOPE: dict[str, Any] = {
     "inputs": {"n": 3, "name": "Ada", "flag": True, "items": [1, 2, 3]},
@@ -47,6 +54,14 @@ def test_a_lone_expression_yields_its_native_value(template: str, value: Any) ->
 ])
 def test_anything_else_renders_to_text(template: str, text: str) -> None:
     assert render(template, SCOPE) == text
+
+
+@pytest.mark.parametrize("text,expr", [
+    ("{{ a }}", "a"), ("{{a.b + 1}}", "a.b + 1"), ("{{ a }} ", None), ("x{{ a }}", None),
+    ("{{ a }}{{ b }}", None), ("{{ a }} and {{ b }}", None), ("{ a }", None), ("a", None),
+])
+def test_lone_expression_is_exactly_one(text: str, expr: str | None) -> None:
+    assert lone_expression(text) == expr
 
 
 def test_render_walks_json_values_and_leaves_keys_and_non_strings_alone() -> None:

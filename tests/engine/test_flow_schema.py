@@ -101,6 +101,7 @@ def test_per_kind_config(kind: str) -> None:
 @pytest.mark.parametrize("kind,config", [
     ("delay", {"seconds": "soon"}),
     ("delay", {"seconds": " {{ x }}"}),
+    ("delay", {"seconds": "{{ a }} and {{ b }}"}),
     ("http", {"url": "http://h", "method": "FETCH"}),
     ("shell", {"command": []}),
     ("shell", {"command": [1, 2]}),

@@ -110,6 +110,10 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], str, str | None, int | N
     ("delay seconds with spaces around a template",
      lambda d: nodes(d)["y"].update(kind="delay", config={"seconds": " {{ inputs.n }}"}),
      "error", "y", None, "config.seconds", "must be a number"),
+    ("delay seconds from two templates",
+     lambda d: nodes(d)["y"].update(kind="delay",
+                                    config={"seconds": "{{ inputs.n }}{{ inputs.n }}"}),
+     "error", "y", None, "config.seconds", "must be a number"),
     ("http method unknown", lambda d: nodes(d)["y"].update(
         kind="http", config={"url": "http://h", "method": "FETCH"}),
      "error", "y", None, "config.method", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD"),
