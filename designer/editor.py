@@ -127,6 +127,10 @@ class FlowEditor(QWidget):
         self.palette = PaletteWidget()
         self.properties = PropertyEditor(self.document, self.scene)
         self.problems = ProblemsPanel(self.document, self.scene)
+        # The panels go into the shell's docks, yet never outlive the editor whose
+        # scene and document they watch.
+        for panel in (self.palette, self.properties, self.problems):
+            self.destroyed.connect(panel.deleteLater)
         self.quick_add = QuickAddPopup(self)
         self._quick_add_at: tuple[QPointF, str] | None = None
 

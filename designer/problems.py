@@ -66,9 +66,15 @@ class ProblemsPanel(QWidget):
         self.timer.setInterval(delay_ms)
         self.timer.timeout.connect(self.validate_now)
         document.changed.connect(self._on_change)
+        if scene is not None:
+            scene.destroyed.connect(self._scene_gone)
         self.tree.itemClicked.connect(lambda item, _col: self._activate(item))
         self.tree.itemActivated.connect(lambda item, _col: self._activate(item))
         self.validate_now()
+
+    def _scene_gone(self) -> None:
+        self.scene = None
+        self.timer.stop()
 
     # -- checking ------------------------------------------------------------------
     def _on_change(self, change: Change) -> None:

@@ -205,9 +205,19 @@ class PropertyEditor(QWidget):
         self.message.hide()
         outer.addWidget(self.message)
         document.changed.connect(self._on_change)
+        # Selecting many items emits selectionChanged once per item: follow only the last.
+        self._selection_timer = QTimer(self)
+        self._selection_timer.setSingleShot(True)
+        self._selection_timer.setInterval(0)
+        self._selection_timer.timeout.connect(self.follow_selection)
         if scene is not None:
-            scene.selectionChanged.connect(self.follow_selection)
+            scene.selectionChanged.connect(self._selection_timer.start)
+            scene.destroyed.connect(self._scene_gone)
         self.show_flow()
+
+    def _scene_gone(self) -> None:
+        self.scene = None
+        self._selection_timer.stop()
 
     # -- what is shown -------------------------------------------------------
     @property
@@ -279,10 +289,12 @@ class PropertyEditor(QWidget):
 
     # -- the flow --------------------------------------------------------------
     def show_flow(self, selected: int = 0) -> None:
+        title = f"{selected} items selected — flow settings" if selected > 1 else "Flow"
+        self.title.setText(title)
+        if self.target == ("flow", None) and self.editors:
+            return  # the flow's form is up already
         self.target = ("flow", None)
         form = self._new_form()
-        self.title.setText(f"{selected} items selected — flow settings" if selected > 1
-                           else "Flow")
         flow = self.flow
 
         def set_name(value: Any) -> QUndoCommand:
@@ -440,6 +452,7 @@ class PropertyEditor(QWidget):
     def _on_change(self, change: Change) -> None:
         kind, ident = self.target
         if change.what == "reset":
+            self.target = ("none", None)  # a new flow: build the form afresh
             self.show_flow()
             return
         if kind == "node":
@@ -453,8 +466,21 @@ class PropertyEditor(QWidget):
                 and change.edge.key == ident:
             self.show_flow()
             return
-        if not self._applying:
+        if not self._applying and self._concerns_target(change):
             self.refresh()
+
+    def _concerns_target(self, change: Change) -> bool:
+        """Whether ``change`` can alter what the form shows (moves never do)."""
+        kind, ident = self.target
+        if kind == "flow":
+            return change.what == "flow_changed"
+        if kind == "node":
+            return change.what in ("node_changed", "node_renamed") and change.field != "pos" \
+                and change.node is not None and change.node.id == ident
+        if change.what == "node_renamed":
+            return True  # the edge's ends are shown by id
+        return change.what == "edge_changed" and change.edge is not None \
+            and change.edge.key == ident
 
     def refresh(self) -> None:
         """Show the model's current values in every field of the form."""

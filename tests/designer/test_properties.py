@@ -242,17 +242,37 @@ def test_the_form_follows_clicks_on_the_canvas(qtbot, tmp_path: Path) -> None:
         QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
 
     click(view.mapFromScene(ed.scene.node_item("fetch").sceneBoundingRect().center()))
-    assert props.target == ("node", "fetch")
+    qtbot.waitUntil(lambda: props.target == ("node", "fetch"))
     assert props.editors["config.url"].line.text() == "http://a/"  # type: ignore[attr-defined]
     edge = ed.flow.edges[1]
     item = ed.scene.edge_item(edge.key)
     middle = (item.start_point() + item.end_point()) / 2
     click(view.mapFromScene(middle))
-    assert props.target == ("edge", edge.key)
+    qtbot.waitUntil(lambda: props.target == ("edge", edge.key))
     assert props.title.text() == "Edge fetch → calc"
     click(view.mapFromScene(ed.scene.node_item("end").sceneBoundingRect().center()
                             + QPointF(0, 300)))
-    assert props.target == ("flow", None)
+    qtbot.waitUntil(lambda: props.target == ("flow", None))
+    assert props.title.text() == "Flow"
+
+
+def test_selecting_everything_shows_the_flow_once(qtbot, tmp_path: Path) -> None:
+    from designer.editor import FlowEditor
+
+    path = tmp_path / "demo.flow.json"
+    path.write_text(json.dumps(FLOW), encoding="utf-8")
+    ed = FlowEditor()
+    qtbot.addWidget(ed)
+    assert ed.open_flow(path)
+    ed.scene.select_node("calc")
+    qtbot.waitUntil(lambda: ed.properties.target == ("node", "calc"))
+    builds: list[str] = []
+    original = ed.properties._new_form
+    ed.properties._new_form = lambda: (builds.append("form"), original())[1]
+    ed.scene.select_all()
+    qtbot.waitUntil(lambda: ed.properties.target == ("flow", None))
+    assert ed.properties.title.text() == "7 items selected — flow settings"
+    assert builds == ["form"]  # one form for the whole burst of selection signals
 
 
 def test_a_shell_command_line_stays_a_string(qtbot) -> None:
