@@ -10,6 +10,7 @@ becomes one :class:`MoveNodesCommand` when the mouse is released.
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneMouseEvent
@@ -49,10 +50,13 @@ class FlowScene(QGraphicsScene):
 
     # -- public API -----------------------------------------------------------------
     def node_item(self, node_id: str) -> NodeItem | None:
-        return self._nodes.get(node_id)
+        """The item drawing this node, or None (also once the scene has been destroyed)."""
+        item = self._nodes.get(node_id)
+        return item if item is not None and shiboken6.isValid(item) else None
 
     def edge_item(self, edge_key: int) -> EdgeItem | None:
-        return self._edges.get(edge_key)
+        item = self._edges.get(edge_key)
+        return item if item is not None and shiboken6.isValid(item) else None
 
     def node_items(self) -> list[NodeItem]:
         return list(self._nodes.values())
