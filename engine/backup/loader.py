@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, bindparam, insert
+from sqlalchemy.exc import IntegrityError
 
 
 def _bind_type(type_: Any) -> Any:
@@ -53,9 +54,13 @@ class TableLoader:
         if self.copy:
             raw = self.conn.connection.dbapi_connection
             assert raw is not None
-            with raw.cursor() as cur, cur.copy(self.sql) as copy:
-                for row in processed:
-                    copy.write_row(row)
+            dbapi = self.conn.dialect.dbapi
+            try:
+                with raw.cursor() as cur, cur.copy(self.sql) as copy:
+                    for row in processed:
+                        copy.write_row(row)
+            except dbapi.IntegrityError as exc:  # the driver's own: say it as SQLAlchemy does
+                raise IntegrityError(self.sql, None, exc) from exc
             return
         if self.order is not None:
             params: list[Any] = [tuple(r[i] for i in self.order) for r in processed]

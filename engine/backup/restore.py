@@ -1,6 +1,7 @@
 """Verifying and restoring archives, and noticing executors that still write to a store.
 
 A restore reads the whole archive once to check it before anything changes,
+brings an archive from an older schema revision up to date (:mod:`.upgrade`),
 refuses a non-empty store unless forced, saves the current state as an
 automatic pre-restore backup, then replaces every table's rows in one
 transaction and checks the counts before committing. Any failure rolls the
@@ -20,8 +21,8 @@ from pathlib import Path
 from zipfile import ZipFile
 
 from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, Table, select, text
+from sqlalchemy.exc import IntegrityError
 
 from engine.backup.archive import open_archive, read_part
 from engine.backup.codec import RowDecoder, table_columns
@@ -88,12 +89,8 @@ def _decodes(decoder: RowDecoder, lines: list[bytes]) -> bool:
 
 
 def _check_revision_known(manifest: Manifest, where: str) -> None:
-    script = ScriptDirectory(str(MIGRATIONS))
-    try:
-        known = script.get_revision(manifest.schema_revision) is not None
-    except CommandError:
-        known = False
-    if not known:
+    known = {r.revision for r in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    if manifest.schema_revision not in known:  # exact ids: no prefix matching here
         raise BackupError(f"{where} was made by a newer Flowdesk ({manifest.flowdesk_version}, "
                           f"schema revision {manifest.schema_revision}) than this one, which "
                           f"knows schema revisions up to {head_revision()}")
@@ -189,30 +186,32 @@ def restore_backup(engine: Engine, path: str | Path, *, force: bool = False,
     report = progress or (lambda done, total, message: None)
     manifest = verify_backup(path, check_rows=False,
                              progress=lambda d, t, _m: report(d, 2 * t, "verifying the backup"))
+    upgrade = _check_revision(manifest, engine, where)
+    with engine.connect() as conn:
+        present = count_rows(conn, backup_tables())
+    if any(present.values()) and not force:
+        raise BackupRefused(f"the store {describe(str(engine.url))} is not empty "
+                            f"({present.get('runs', 0)} runs, {sum(present.values())} rows in "
+                            "all); restoring would replace them, so use --force to do it")
     with tempfile.TemporaryDirectory(prefix="flowdesk-restore-") as scratch:
         source, loading = path, manifest
-        if _check_revision(manifest, engine, where):
+        if upgrade:
             from engine.backup.upgrade import upgrade_archive
 
             report(0, 2 * manifest.total_rows, "upgrading the backup to this Flowdesk's schema")
             source = upgrade_archive(path, manifest, Path(scratch))
             loading = verify_backup(source, check_rows=False)
         _check_fits(loading, where)
-        pre_path = _replace_contents(engine, source, loading, force, report, pre_restore_dir,
-                                     where)
+        pre_path = _replace_contents(engine, source, loading, report, pre_restore_dir, where)
     return RestoreResult(manifest=manifest, rows=loading.total_rows, pre_restore_path=pre_path)
 
 
-def _replace_contents(engine: Engine, path: Path, manifest: Manifest, force: bool,
-                      report: Progress, pre_restore_dir: Path | None, where: str) -> Path | None:
+def _replace_contents(engine: Engine, path: Path, manifest: Manifest, report: Progress,
+                      pre_restore_dir: Path | None, where: str) -> Path | None:
+    """Save the current rows (if any), then swap in the archive's in one transaction."""
     tables = backup_tables()
     with engine.connect() as conn:
-        present = count_rows(conn, tables)
-    current = sum(present.values())
-    if current and not force:
-        raise BackupRefused(f"the store {describe(str(engine.url))} is not empty "
-                            f"({present.get('runs', 0)} runs, {current} rows in all); "
-                            "restoring would replace them, so use --force to do it")
+        current = sum(count_rows(conn, tables).values())
     total = manifest.total_rows * 2 + current
     report(manifest.total_rows, total, "verified")
     pre_path = None
@@ -241,7 +240,12 @@ def _replace_contents(engine: Engine, path: Path, manifest: Manifest, force: boo
                 raise BackupError(f"{where} changed while it was being restored")
             by_name = {t.name: t for t in tables}
             for part in manifest.tables:
-                _load(conn, by_name[part.table], zf, part, where, step)
+                try:
+                    _load(conn, by_name[part.table], zf, part, where, step)
+                except IntegrityError as exc:
+                    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "a conflict"
+                    raise BackupError(f"the restore was undone: the {part.table} rows of "
+                                      f"{where} do not fit this store ({reason})") from None
         _move_sequences(conn, tables)
         after = count_rows(conn, tables)
         if after != manifest.row_counts:

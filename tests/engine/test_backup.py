@@ -464,28 +464,10 @@ def test_prune_backups_keeps_the_newest(tmp_path: Path) -> None:
 def test_a_bad_row_under_a_good_checksum_is_refused_and_rolled_back(
         archive_and_store: tuple[Path, Engine], tmp_path: Path) -> None:
     """An archive written wrongly (checksums right, a row wrong) changes nothing either."""
-    import gzip
-    import hashlib
-    from dataclasses import replace
-
-    from engine.backup.manifest import parse_manifest
-
     archive, target = archive_and_store
-    with zipfile.ZipFile(archive) as z:
-        manifest = parse_manifest(z.read("manifest.json"), "x")
-        entries = {n: z.read(n) for n in z.namelist() if n != "manifest.json"}
-    name = "tables/logs.jsonl.gz"
-    lines = gzip.decompress(entries[name]).splitlines(keepends=True)
-    lines[-1] = b'["too", "few"]\n'
-    entries[name] = gzip.compress(b"".join(lines))
-    parts = tuple(replace(p, size=len(entries[name]),
-                          sha256=hashlib.sha256(entries[name]).hexdigest())
-                  if p.part == name else p for p in manifest.tables)
     bad = tmp_path / "bad-row.fdbackup"
-    with zipfile.ZipFile(bad, "w") as z:
-        for n, b in entries.items():
-            z.writestr(n, b)
-        z.writestr("manifest.json", replace(manifest, tables=parts).to_json())
+    _rewrite_part(archive, bad, "tables/logs.jsonl.gz",
+                  lambda lines: lines[:-1] + [b'["too", "few"]\n'])
     with pytest.raises(BackupError, match="a row of the logs table cannot be read"):
         verify_backup(bad)
     before = dump(target)
@@ -551,3 +533,45 @@ def test_an_interrupted_backup_leaves_no_file(sqlite_url: str, tmp_path: Path) -
         create_backup(engine, out / "a.fdbackup", progress=stop_halfway)
     assert list(out.iterdir()) == []  # neither the archive nor its temporary file
     engine.dispose()
+
+
+def _rewrite_part(archive: Path, out: Path, name: str, change: Any) -> None:
+    """Copy ``archive`` to ``out`` with part ``name``'s lines changed and checksums kept right."""
+    import gzip
+    import hashlib
+    from dataclasses import replace
+
+    from engine.backup.manifest import parse_manifest
+
+    with zipfile.ZipFile(archive) as z:
+        manifest = parse_manifest(z.read("manifest.json"), "x")
+        entries = {n: z.read(n) for n in z.namelist() if n != "manifest.json"}
+    lines = change(gzip.decompress(entries[name]).splitlines(keepends=True))
+    entries[name] = gzip.compress(b"".join(lines))
+    parts = tuple(replace(p, size=len(entries[name]), rows=len(lines),
+                          sha256=hashlib.sha256(entries[name]).hexdigest())
+                  if p.part == name else p for p in manifest.tables)
+    with zipfile.ZipFile(out, "w") as z:
+        for n, b in entries.items():
+            z.writestr(n, b)
+        z.writestr("manifest.json", replace(manifest, tables=parts).to_json())
+
+
+def test_rows_that_break_a_constraint_are_refused_and_rolled_back(store_url: str,
+                                                                  tmp_path: Path) -> None:
+    src = open_engine(f"sqlite:///{tmp_path / 'src.db'}")
+    fill_store(src, 6, seed=1)
+    create_backup(src, tmp_path / "good.fdbackup")
+    src.dispose()
+    bad = tmp_path / "dup.fdbackup"
+    _rewrite_part(tmp_path / "good.fdbackup", bad, "tables/runs.jsonl.gz",
+                  lambda lines: lines + lines[-1:])  # the same run id twice
+    verify_backup(bad)  # well-formed: only the database can tell
+    target = open_engine(store_url)
+    fill_store(target, 3, seed=9)
+    before = dump(target)
+    with pytest.raises(BackupError, match="the restore was undone: the runs rows of .* do not "
+                                          "fit this store"):
+        restore_backup(target, bad, force=True, pre_restore_dir=tmp_path / "pre")
+    assert dump(target) == before
+    target.dispose()
