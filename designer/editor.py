@@ -170,6 +170,21 @@ class FlowEditor(QWidget):
                                                                           "reset"):
             self.titleChanged.emit(self.title)
 
+    # -- read-only -----------------------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        return bool(self.view.read_only)
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Watch the flow without editing it: no moves, drops, property edits or saves."""
+        self.view.set_read_only(read_only)
+        self.properties.set_read_only(read_only)
+        self.palette.setEnabled(not read_only)
+        for action in (self.file_actions.save, self.file_actions.save_as,
+                       self.file_actions.revert):
+            action.setEnabled(not read_only)
+        self.edit_actions.update_enabled()
+
     # -- adding nodes -----------------------------------------------------------------
     def add_node(self, kind: str, pos: QPointF, connect_from: str = "") -> str | None:
         """Add a ``kind`` node centred at ``pos``; with ``connect_from``, also connect it.
@@ -180,10 +195,14 @@ class FlowEditor(QWidget):
         return self.view.add_node_at(kind, pos, connect_from)
 
     def add_node_at_centre(self, kind: str) -> str | None:
+        if self.read_only:
+            return None
         return self.add_node(kind, self.view.centre_scene_pos())
 
     def open_quick_add(self, scene_pos: QPointF, source: str = "") -> None:
         """Show the quick-add popup at ``scene_pos`` (connecting from ``source`` if given)."""
+        if self.read_only:
+            return
         self._quick_add_at = (QPointF(scene_pos), source)
         global_pos = self.view.viewport().mapToGlobal(self.view.mapFromScene(scene_pos))
         if not self.view.viewport().rect().contains(self.view.mapFromScene(scene_pos)):

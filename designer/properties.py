@@ -188,6 +188,7 @@ class PropertyEditor(QWidget):
         self.editors: dict[str, FieldEditor] = {}
         self._refreshers: list[Callable[[], None]] = []
         self._applying = False
+        self.read_only = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel(self)
@@ -218,6 +219,13 @@ class PropertyEditor(QWidget):
     def _scene_gone(self) -> None:
         self.scene = None
         self._selection_timer.stop()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Show values without letting them be edited (a flow being watched, not drawn)."""
+        self.read_only = read_only
+        page = self.scroll.widget()
+        if page is not None:
+            page.setEnabled(not read_only)
 
     # -- what is shown -------------------------------------------------------
     @property
@@ -250,6 +258,7 @@ class PropertyEditor(QWidget):
         page = QWidget()
         form = QFormLayout(page)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        page.setEnabled(not self.read_only)
         self.scroll.setWidget(page)
         QTimer.singleShot(0, self._fit_page)
         return form
@@ -274,6 +283,8 @@ class PropertyEditor(QWidget):
         return editor
 
     def _push(self, make: Callable[[], QUndoCommand]) -> None:
+        if self.read_only:
+            return
         try:
             command = make()
         except (ModelError, ValueError) as exc:

@@ -238,3 +238,21 @@ def test_export_from_the_editor_writes_png_and_svg(editor, files, tmp_path) -> N
     assert ed.scene.selected_node_ids() == ["fetch"]  # the selection survives the export
     assert not ed.export_image(tmp_path / "pic.gif")
     assert answers.errors == [f"{tmp_path / 'pic.gif'}: the picture must end in .png or .svg."]
+
+
+def test_read_only_editor_refuses_edits(editor, files, qtbot) -> None:
+    ed, _ = editor
+    ed.open_flow(files["a"])
+    before = ed.flow.to_dict()
+    ed.set_read_only(True)
+    assert not ed.file_actions.save.isEnabled()
+    assert ed.add_node_at_centre("shell") is None
+    ed.scene.select_node("fetch")
+    qtbot.waitUntil(lambda: ed.properties.target == ("node", "fetch"))
+    assert not ed.properties.scroll.widget().isEnabled()
+    ed.properties.editors["timeout_s"].edited.emit(5)  # as if typed
+    assert ed.flow.to_dict() == before
+    ed.set_read_only(False)
+    assert ed.properties.scroll.widget().isEnabled()
+    ed.properties.editors["timeout_s"].edited.emit(5)
+    assert ed.flow.node("fetch").timeout_s == 5
