@@ -287,3 +287,24 @@ def test_a_shell_command_line_stays_a_string(qtbot) -> None:
     assert table.rowCount() == 1 and table.item(0, 0).text() == "ls | wc -l"
     table.item(0, 0).setText("ls -l | wc -l")
     assert doc.flow.node("sh").config == {"command": "ls -l | wc -l", "shell": True}
+
+
+def test_json_body_and_status_list(editor: PropertyEditor, doc: FlowDocument) -> None:
+    editor.show_node("fetch")
+    body = editor.editors["config.json"]
+    body.text.setFocus()  # type: ignore[attr-defined]
+    QTest.keyClicks(body.text, '{"day": ')  # type: ignore[attr-defined]
+    assert body.error.startswith("Not valid JSON")
+    assert "json" not in doc.flow.node("fetch").config  # nothing half-typed is applied
+    QTest.keyClicks(body.text, '"{{ inputs.day }}"}')  # type: ignore[attr-defined]
+    assert body.error == ""
+    assert doc.flow.node("fetch").config["json"] == {"day": "{{ inputs.day }}"}
+    status = editor.editors["config.ok_status"]
+    QTest.mouseClick(status.add_button, Qt.MouseButton.LeftButton)  # type: ignore
+    status.table.item(0, 0).setText("200")  # type: ignore[attr-defined]
+    QTest.mouseClick(status.add_button, Qt.MouseButton.LeftButton)  # type: ignore
+    status.table.item(1, 0).setText("404")  # type: ignore[attr-defined]
+    assert doc.flow.node("fetch").config["ok_status"] == [200, 404]
+    status.table.setCurrentCell(0, 0)  # type: ignore[attr-defined]
+    QTest.mouseClick(status.remove_button, Qt.MouseButton.LeftButton)  # type: ignore
+    assert doc.flow.node("fetch").config["ok_status"] == [404]
