@@ -48,7 +48,7 @@ def test_a_failing_flow_shows_its_error_in_the_inspector(window, qtbot) -> None:
     assert table.item(0, 1).text() == "failed" and "disk is full" in table.item(0, 4).text()
     assert "about to fail" in monitor.inspector.logs.toPlainText()
     row = monitor.model.row_of[run_id]
-    assert monitor.model.data(monitor.model.index(row, 1)) == "failed"
+    qtbot.waitUntil(lambda: monitor.model.data(monitor.model.index(row, 1)) == "failed")
     assert monitor.retry_action.isEnabled() and not monitor.cancel_action.isEnabled()
 
 
