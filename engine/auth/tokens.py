@@ -40,6 +40,7 @@ MAX_ACCESS_TTL = 15 * 60
 MAX_LEEWAY = 30
 KEYS_SETTING = "jwt_signing_keys"
 KEEP_KEYS = 3
+KEY_RELOAD_S = 60.0
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
 
 
@@ -139,6 +140,13 @@ class TokenService:
         self.access_ttl, self.refresh_ttl, self.leeway = access_ttl, refresh_ttl, leeway
         self._lock = threading.Lock()
         self.keys = load_signing_keys(engine)
+        self._loaded_at = time.monotonic()
+
+    def reload_keys(self) -> None:
+        """Read the keys from the store again (done every minute, and on an unknown kid)."""
+        with self._lock:
+            self.keys = load_signing_keys(self.engine)
+            self._loaded_at = time.monotonic()
 
     # --- access tokens ---------------------------------------------------------------------
 
@@ -147,12 +155,13 @@ class TokenService:
             return None
         key = self.keys.keys.get(kid)
         if key is None and not self.keys.from_env:
-            with self._lock:  # another server may have rotated: look again once
-                self.keys = load_signing_keys(self.engine)
+            self.reload_keys()  # another server may have rotated: look again once
             key = self.keys.keys.get(kid)
         return key
 
     def access_token(self, username: str) -> tuple[str, int]:
+        if not self.keys.from_env and time.monotonic() - self._loaded_at > KEY_RELOAD_S:
+            self.reload_keys()  # pick up a rotation made by another server
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": self.audience, "sub": username, "iat": now,
                   "exp": now + self.access_ttl, "jti": uuid.uuid4().hex}

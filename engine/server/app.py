@@ -66,6 +66,9 @@ class _RequestMetrics:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
+            if route is not None and scope.get("path", "").startswith(API_PREFIX + "/") \
+                    and not template.startswith(API_PREFIX):
+                template = API_PREFIX + template  # included routers report their own path
             self.metrics.observe(scope.get("method", "?"), template, status,
                                  time.perf_counter() - started)
 
