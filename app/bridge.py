@@ -51,11 +51,11 @@ class EngineBridge(QObject):
         self.last_id = 0
 
     # -- following the log ---------------------------------------------------
-    def start(self) -> None:
-        """Start following from the current end of the log."""
+    def start(self, after_id: int | None = None) -> None:
+        """Start following the log after ``after_id`` (default: its current end)."""
         if self._follower is not None or self.store is None:
             return
-        self.last_id = self.store.last_event_id()
+        self.last_id = self.store.last_event_id() if after_id is None else after_id
         self._stop_follow.clear()
         self._follower = threading.Thread(target=self._follow, name=f"{THREAD_PREFIX}events",
                                           daemon=True)
