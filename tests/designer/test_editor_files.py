@@ -256,3 +256,18 @@ def test_read_only_editor_refuses_edits(editor, files, qtbot) -> None:
     assert ed.properties.scroll.widget().isEnabled()
     ed.properties.editors["timeout_s"].edited.emit(5)
     assert ed.flow.node("fetch").timeout_s == 5
+
+
+def test_python_m_designer_refuses_a_bad_file_in_one_sentence(files) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "designer", str(files["bad"])], cwd=root,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if "propagateSizeHints" not in line]
+    assert lines == [f"{files['bad']}: unsupported format \"flowdesk/2\" (this version reads "
+                     "\"flowdesk/1\")."]
