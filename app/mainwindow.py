@@ -96,8 +96,7 @@ class MainWindow(QMainWindow):
         self.bridge.runError.connect(lambda run_id, msg: self.say(f"Run {run_id[:12]} "
                                                                   f"stopped: {msg}"))
         self.runner.started.connect(self._run_started)
-        self.runner.refused.connect(lambda errors: self.say(
-            f"Run refused: {len(errors)} error(s) in the flow; see the Problems panel."))
+        self.runner.refused.connect(self._run_refused)
         self.runner.failedToStart.connect(lambda msg: self.say(f"Cannot start the run: {msg}"))
         self.run_panel.showInMonitor.connect(self.show_run_in_monitor)
         self.editor.titleChanged.connect(self._retitle)
@@ -363,6 +362,11 @@ class MainWindow(QMainWindow):
             return
         path = self.editor.document.path
         self.runner.run(self.editor.flow, str(path) if path else None)
+
+    def _run_refused(self, errors: list[str]) -> None:
+        self.problems_dock.show()
+        self.problems_dock.raise_()
+        self.say(f"Run refused: {len(errors)} error(s) in the flow; see the Problems panel.")
 
     def _run_started(self, run_id: str) -> None:
         self.run_panel.start(run_id, [n.id for n in self.editor.flow.nodes])

@@ -209,6 +209,7 @@ class RunMonitor(QMainWindow):
         self._update_count()
         self._fill_flow_names()
         if keep is not None and keep in self.model.row_of:
+            self.run_id = None  # the store may have changed under it: read it again
             self.select_run(keep)
         else:
             self._clear_detail()

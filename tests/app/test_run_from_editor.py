@@ -78,4 +78,5 @@ def test_invalid_flow_is_refused_with_its_problems(window, qtbot, tmp_path) -> N
     assert window.runner.current_run is None
     assert window.connection.store.count_runs() == 0
     assert "Run refused" in window.last_message
+    assert window.problems_dock.isVisible()
     box.close()
