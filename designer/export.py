@@ -54,18 +54,22 @@ def _source_rect(scene: object) -> object:
 
 
 class _Uncached:
-    """Turn item caches off while rendering: a cache would paint pixmaps, not vectors."""
+    """Turn item caches off while rendering (a cache would paint pixmaps, not vectors)
+    and ask nodes for their full names rather than shortened ones."""
 
     def __init__(self, scene: object) -> None:
+        self.scene = scene
         self.items = [(i, i.cacheMode()) for i in scene.items()]  # type: ignore[attr-defined]
 
     def __enter__(self) -> None:
         from PySide6.QtWidgets import QGraphicsItem
 
+        self.scene.full_text = True  # type: ignore[attr-defined]
         for item, _ in self.items:
             item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
 
     def __exit__(self, *exc: object) -> None:
+        self.scene.full_text = False  # type: ignore[attr-defined]
         for item, mode in self.items:
             item.setCacheMode(mode)
 

@@ -58,6 +58,22 @@ def _elide(text: str, font: QFont, width: float) -> str:
     return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, width)
 
 
+def _draw_line(painter: QPainter, rect: QRectF, text: str, font: QFont,
+               full_text: bool) -> None:
+    """One line of text in ``rect``: shortened with … on the canvas; for an export
+    (``full_text``) the whole text, clipped, so an SVG keeps every name in full."""
+    painter.setFont(font)
+    align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    short = _elide(text, font, rect.width())
+    if short == text or not full_text:
+        painter.drawText(rect, align, short)
+        return
+    painter.save()
+    painter.setClipRect(rect)
+    painter.drawText(rect, align, text)
+    painter.restore()
+
+
 class PortItem(QGraphicsItem):
     """A connection point on a node: ``in`` (left), ``out`` (right) or ``error`` (bottom).
 
@@ -205,18 +221,17 @@ class NodeItem(QGraphicsItem):
         text_w = body.right() - text_left - 6
         painter.setPen(QColor("#212121"))
         painter.setFont(_NAME_FONT)
-        painter.drawText(QRectF(text_left, body.top() + 6, text_w, 18),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         _elide(self.name, _NAME_FONT, text_w))
+        full_text = bool(getattr(self.scene(), "full_text", False))
+        _draw_line(painter, QRectF(text_left, body.top() + 6, text_w, 18), self.name,
+                   _NAME_FONT, full_text)
         painter.setFont(_SMALL_FONT)
         painter.setPen(QColor("#757575"))
         spec = KINDS.get(self.kind)
         subtitle = spec.title if spec else f"unknown kind '{self.kind}'"
         if self.name != self.node_id:
             subtitle = f"{self.node_id} · {subtitle}"
-        painter.drawText(QRectF(text_left, body.top() + 25, text_w, 15),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         _elide(subtitle, _SMALL_FONT, text_w))
+        _draw_line(painter, QRectF(text_left, body.top() + 25, text_w, 15), subtitle,
+                   _SMALL_FONT, full_text)
         if self.problem:
             self._paint_problem_badge(painter, body)
         if self.run_state:

@@ -42,6 +42,7 @@ class FlowScene(QGraphicsScene):
         self.show_grid = True
         self.read_only = False
         self._caching = True
+        self.full_text = False  # True while exporting: names in full, not shortened
         self._press_positions: dict[str, QPointF] = {}
         self.setBackgroundBrush(QColor("#fafafa"))
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -208,6 +209,13 @@ class FlowScene(QGraphicsScene):
         assert change.node is not None
         item = self._nodes.get(change.node.id)
         if item is None:
+            return
+        if change.field == "kind":  # other ports: draw the node afresh
+            selected = item.isSelected()
+            self._on_node_removed(change)
+            self._on_node_added(Change("node_added", node=change.node))
+            new_item = self._nodes[change.node.id]
+            new_item.setSelected(selected)
             return
         if change.field == "pos":
             x, y = change.node.x, change.node.y

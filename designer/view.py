@@ -45,6 +45,17 @@ KIND_MIME = "application/x-flowdesk-kind"
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 
 
+def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
+    """Shift+click adds to the selection like Ctrl+click (Qt's scene only knows Ctrl)."""
+    mods = event.modifiers()
+    if not mods & Qt.KeyboardModifier.ShiftModifier:
+        return event
+    return QMouseEvent(event.type(), event.position(), event.scenePosition(),
+                       event.globalPosition(), event.button(), event.buttons(),
+                       (mods & ~Qt.KeyboardModifier.ShiftModifier)
+                       | Qt.KeyboardModifier.ControlModifier)
+
+
 class FlowView(QGraphicsView):
     """The editor's canvas; :meth:`set_read_only` turns it into the run monitor's diagram."""
 
@@ -268,7 +279,7 @@ class FlowView(QGraphicsView):
                         self._start_drag("reconnect", under, end, pos)
                         event.accept()
                         return
-        super().mousePressEvent(event)
+        super().mousePressEvent(_shift_as_ctrl(event))
 
     def _edge_end_near(self, item: EdgeItem, scene_pos: QPointF) -> str | None:
         reach = 16 / max(self.zoom, 0.1)
@@ -330,7 +341,7 @@ class FlowView(QGraphicsView):
             self._finish_drag(drag, event.position().toPoint())
             event.accept()
             return
-        super().mouseReleaseEvent(event)
+        super().mouseReleaseEvent(_shift_as_ctrl(event))
 
     def _finish_drag(self, drag: dict, pos: QPoint) -> None:
         target = self._node_at(pos)

@@ -80,3 +80,14 @@ def test_an_edge_naming_a_missing_node_is_not_drawn_but_does_not_break(qtbot) ->
     assert len(c.scene.edge_items()) == 5
     c.flow.add_node(Node("ghost", "shell", x=0, y=300))
     assert len(c.scene.edge_items()) == 6
+
+
+def test_changing_a_kind_redraws_the_node_with_its_ports(qtbot) -> None:
+    c = Canvas(qtbot)
+    c.scene.select_node("notify", centre=False)
+    c.document.push(SetNodeFieldCommand(c.flow, "notify", "kind", "end"))
+    item = c.scene.node_item("notify")
+    assert item.kind == "end" and "out" not in item.ports and item.isSelected()
+    assert len(item.edges) == 2  # check -> notify, notify -> end still drawn
+    c.document.undo_stack.undo()
+    assert set(c.scene.node_item("notify").ports) == {"in", "out", "error"}

@@ -25,12 +25,16 @@ def test_rubber_band_then_delete_then_undo_restores_the_model_exactly(qtbot) -> 
     assert [n.id for n in c.flow.nodes] == ["start", "fetch", "end"]
 
 
-def test_click_and_ctrl_click_select(qtbot) -> None:
+def test_click_ctrl_click_and_shift_click_select(qtbot) -> None:
     c = Canvas(qtbot)
     c.click(c.centre_of("fetch"))
     assert c.scene.selected_node_ids() == ["fetch"]
     c.click(c.centre_of("end"), Qt.KeyboardModifier.ControlModifier)
     assert c.scene.selected_node_ids() == ["fetch", "end"]
+    c.click(c.centre_of("check"), Qt.KeyboardModifier.ShiftModifier)
+    assert c.scene.selected_node_ids() == ["fetch", "check", "end"]
+    c.click(c.centre_of("fetch"), Qt.KeyboardModifier.ShiftModifier)  # toggles off
+    assert c.scene.selected_node_ids() == ["check", "end"]
     c.click(c.centre_of("check"))
     assert c.scene.selected_node_ids() == ["check"]
     c.click(c.at((300, 300)))  # empty canvas clears

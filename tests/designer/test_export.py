@@ -52,6 +52,18 @@ def test_svg_names_every_node_as_text(tmp_path: Path) -> None:
     assert tree.getroot().find("{http://www.w3.org/2000/svg}title").text == "nightly-report"
 
 
+def test_svg_keeps_a_long_name_in_full(tmp_path: Path) -> None:
+    long_name = "Fetch the nightly sales report from the regional warehouse"
+    data = {"format": "flowdesk/1", "name": "long",
+            "nodes": [{"id": "fetch", "kind": "http", "name": long_name, "x": 0, "y": 0}]}
+    src = write_flow(tmp_path / "long.flow.json", data)
+    out = tmp_path / "long.svg"
+    assert _flowdesk(str(src), str(out)).returncode == 0
+    texts = {"".join(t.itertext()).strip()
+             for t in ET.parse(out).iter("{http://www.w3.org/2000/svg}text")}
+    assert long_name in texts
+
+
 @pytest.mark.parametrize(("make", "out", "message"), [
     (lambda d: write_flow(d / "f.flow.json"), "f.jpg", "the output must end in .png or .svg"),
     (lambda d: d / "missing.flow.json", "f.png", "missing.flow.json: no such file"),
