@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QScrollArea,
     QSpinBox,
+    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
@@ -113,11 +114,30 @@ class JoinEditor(FieldEditor):
         self._emit(UNSET if i == 0 else "any" if i == 1 else {"min": self.count.value()})
 
 
+class _TypeDelegate(QStyledItemDelegate):
+    """Edits an input's type with a drop-down of the allowed types."""
+
+    def createEditor(self, parent: QWidget, option: object, index: object) -> QWidget:  # noqa: N802
+        combo = QComboBox(parent)
+        combo.addItems(list(INPUT_TYPES))
+        return combo
+
+    def setEditorData(self, editor: QWidget, index: Any) -> None:  # noqa: N802
+        assert isinstance(editor, QComboBox)
+        editor.setCurrentText(str(index.data() or "string"))
+
+    def setModelData(self, editor: QWidget, model: Any, index: Any) -> None:  # noqa: N802
+        assert isinstance(editor, QComboBox)
+        model.setData(index, editor.currentText())
+
+
 class InputsEditor(_Table):
     """The flow's declared inputs: name, type, default (JSON unless a string), description."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(["name", "type", "default", "description"], parent)
+        self.type_delegate = _TypeDelegate(self.table)
+        self.table.setItemDelegateForColumn(1, self.type_delegate)
 
     def _show(self, value: Any) -> None:
         rows = []

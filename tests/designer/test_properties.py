@@ -308,3 +308,27 @@ def test_json_body_and_status_list(editor: PropertyEditor, doc: FlowDocument) ->
     status.table.setCurrentCell(0, 0)  # type: ignore[attr-defined]
     QTest.mouseClick(status.remove_button, Qt.MouseButton.LeftButton)  # type: ignore
     assert doc.flow.node("fetch").config["ok_status"] == [404]
+
+
+def test_an_input_type_is_picked_from_a_drop_down(editor: PropertyEditor,
+                                                  doc: FlowDocument, qtbot) -> None:
+    from PySide6.QtWidgets import QComboBox, QLineEdit
+
+    editor.show_flow()
+    inputs = editor.editors["inputs"]
+    QTest.mouseClick(inputs.add_button, Qt.MouseButton.LeftButton)  # type: ignore
+    table = inputs.table  # type: ignore[attr-defined]
+    name_box = table.findChild(QLineEdit)  # the new row opens with its name being edited
+    QTest.keyClicks(name_box, "verbose")
+    QTest.keyClick(name_box, Qt.Key.Key_Return)  # the table commits it on the next turn
+    qtbot.waitUntil(lambda: doc.flow.inputs == {"verbose": {"type": "string"}})
+    table.editItem(table.item(0, 1))
+    combo = table.findChild(QComboBox)
+    assert combo is not None
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "string", "integer", "number", "boolean", "object", "array"]
+    combo.setCurrentText("boolean")
+    table.commitData(combo)
+    table.closeEditor(combo, table.itemDelegate().EndEditHint.NoHint)
+    table.item(0, 2).setText("true")
+    assert doc.flow.inputs == {"verbose": {"type": "boolean", "default": True}}
