@@ -111,3 +111,47 @@ def test_switching_to_a_postgres_profile_shows_its_runs(window, qtbot, pg_url: s
     assert monitor.model.total == 7
     assert window.switch_profile("Local")
     assert monitor.model.total == 3
+
+
+def test_no_keyring_is_refused(settings: AppSettings) -> None:
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FailKeyring())
+    try:
+        profile, _ = make_profile("p", "postgresql", "postgresql+psycopg://ops@h/db")
+        with pytest.raises(ProfileError, match="no system keyring"):
+            ProfileBook(settings).save(profile, "pw")
+        assert [p.name for p in ProfileBook(settings).all()] == ["Local"]
+        # a profile without a password is fine (trust or .pgpass authentication)
+        ProfileBook(settings).save(profile)
+        assert [p.name for p in ProfileBook(settings).all()] == ["Local", "p"]
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.mark.keyring
+def test_profile_password_in_a_real_secret_service(settings: AppSettings) -> None:
+    """Against gnome-keyring under dbus-run-session (tests/run.sh sets it up)."""
+    import os
+
+    if os.environ.get("FLOWDESK_REAL_KEYRING") != "1":
+        if os.environ.get("FLOWDESK_REQUIRE_KEYRING") == "1":
+            pytest.fail("a real Secret Service is required (FLOWDESK_REQUIRE_KEYRING=1)")
+        pytest.skip("no real Secret Service here (run through tests/run.sh)")
+    from keyring.backends.SecretService import Keyring as SecretServiceKeyring
+
+    from app.profiles import delete_password, load_password
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(SecretServiceKeyring())
+    try:
+        profile, _ = make_profile("real", "postgresql", "postgresql+psycopg://ops@h/db")
+        ProfileBook(settings).save(profile, "real-secret")
+        assert load_password("real") == "real-secret"
+        assert "real-secret" not in Path(settings.q.fileName()).read_text()
+        ProfileBook(settings).remove("real")
+        assert load_password("real") is None
+    finally:
+        delete_password("real")
+        keyring.set_keyring(previous)
