@@ -169,11 +169,14 @@ class RunExecution:
                     due = st.next_timer()
                     if due is not None:
                         timeout = min(timeout, max(0.0, due - time.time()))
+                    # Not asyncio.wait_for: on 3.11 it can swallow a cancel (Ctrl-C) that
+                    # arrives just as the event is set.
                     self.wake.clear()
+                    timer = asyncio.get_running_loop().call_later(timeout, self.wake.set)
                     try:
-                        await asyncio.wait_for(self.wake.wait(), timeout)
-                    except TimeoutError:
-                        pass
+                        await self.wake.wait()
+                    finally:
+                        timer.cancel()
                 now = time.time()
                 if now - self.last_poll >= POLL_S:
                     self.poll(now)

@@ -304,20 +304,22 @@ def test_event_log_tells_the_whole_story_in_order(store: RunStore) -> None:
     assert store.last_event_id() == ids[-1]
 
 
-def test_stop_interrupts_and_leaves_the_run_resumable(store: RunStore) -> None:
+def test_stop_interrupts_and_leaves_the_run_resumable(store: RunStore, tmp_path) -> None:
     import threading
 
     from engine.executor import execute_run
 
-    f = flow([start(), node("work", "shell", config={"command": ["sleep", "30"]}),
-              setv("after", x=1), end()], ["start>work", "work>after", "after>end"])
+    began = tmp_path / "began"
+    f = flow([start(), node("work", "shell", config={
+        "command": ["sh", "-c", f"touch {began}; sleep 30"]}),
+        setv("after", x=1), end()], ["start>work", "work>after", "after>end"])
     run_id = store.create_run(f, {})
     stop = threading.Event()
     result: list[str] = []
     thread = threading.Thread(target=lambda: result.append(execute_run(store, run_id,
                                                                        stop=stop)))
     thread.start()
-    wait_for(lambda: store.get_run(run_id)["nodes"]["work"]["status"] == "running")
+    wait_for(began.exists)
     stop.set()
     thread.join(30)
     assert result == ["running"]
