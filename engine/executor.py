@@ -47,7 +47,7 @@ from engine.runs import (
 from engine.store import write_transaction
 from engine.store.schema import node_states, runs
 
-__all__ = ["continue_run", "execute_run", "resume_runs", "run_flow"]
+__all__ = ["configure_lease", "continue_run", "execute_run", "resume_runs", "run_flow"]
 
 POLL_S = 0.2          # how often a live run looks for cancel requests and decisions
 HEARTBEAT_S = 10.0    # lease renewal; a lease lasts LEASE_S
@@ -537,15 +537,28 @@ async def _execute(store: RunStore, run_id: str, owner: str,
     return await RunExecution(store, state, stop).drive()
 
 
-def execute_run(store: RunStore, run_id: str, *, stop: threading.Event | None = None) -> str:
+def execute_run(store: RunStore, run_id: str, *, stop: threading.Event | None = None,
+                owner: str | None = None) -> str:
     """Run ``run_id`` until it succeeds, fails, is cancelled or waits; the final status.
 
     Blocking, with its own event loop, so it may be called from any thread. Raises
     :class:`~engine.runs.RunBusy` when another live process owns the run. When
     ``stop`` is set the executor interrupts running attempts and returns, leaving
-    the run resumable.
+    the run resumable. ``owner`` is the owner id to execute as (a worker passes the
+    id it claimed the run with); by default a new one.
     """
-    return asyncio.run(_execute(store, run_id, new_owner(), stop))
+    return asyncio.run(_execute(store, run_id, owner or new_owner(), stop))
+
+
+def configure_lease(lease_s: float, heartbeat_s: float | None = None) -> None:
+    """Set this process's lease length and heartbeat (``flowdesk worker --lease-s``).
+
+    The heartbeat defaults to a third of the lease (at most 10 s), so two renewals
+    can be missed before another process may take a run over.
+    """
+    global LEASE_S, HEARTBEAT_S
+    LEASE_S = float(lease_s)
+    HEARTBEAT_S = float(heartbeat_s) if heartbeat_s is not None else min(10.0, LEASE_S / 3)
 
 
 def continue_run(store: RunStore, run_id: str) -> tuple[str, str]:
