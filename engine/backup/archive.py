@@ -23,8 +23,10 @@ from typing import IO, Any
 from engine.backup.errors import BackupError
 from engine.backup.manifest import MANIFEST_NAME, Manifest, TablePart, parse_manifest
 
-GZIP_LEVEL = 3          # measured: level 6 costs ~2x the time for ~10% smaller parts
+GZIP_LEVEL = 3          # level 6 costs much more time for parts a little smaller
 READ_CHUNK = 1 << 20
+BATCH_ROWS = 2000       # rows parsed and inserted together …
+BATCH_BYTES = 8 << 20   # … unless they are large (long logs): memory stays bounded
 
 
 class _HashingWriter:
@@ -166,3 +168,17 @@ def read_part(zf: zipfile.ZipFile, part: TablePart, where: str) -> Iterator[byte
         raise BackupError(f"{damaged} does not match its checksum")
     if rows != part.rows:
         raise BackupError(f"{damaged} holds {rows} rows, but the manifest says {part.rows}")
+
+
+def read_batches(zf: zipfile.ZipFile, part: TablePart, where: str) -> Iterator[list[bytes]]:
+    """:func:`read_part`'s lines in lists of at most BATCH_ROWS rows or about BATCH_BYTES."""
+    batch: list[bytes] = []
+    size = 0
+    for line in read_part(zf, part, where):
+        batch.append(line)
+        size += len(line)
+        if len(batch) >= BATCH_ROWS or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

@@ -23,7 +23,7 @@ from engine.store.db import current_revision, head_revision
 from engine.store.schema import metadata
 
 Progress = Callable[[int, int, str], None]
-BATCH = 2000
+FETCH_ROWS = 1000  # rows fetched at a time (server-side cursor on PostgreSQL)
 
 
 def flowdesk_version() -> str:
@@ -103,7 +103,7 @@ def write_archive(engine: Engine, path: Path, tables: list[Table], revision: str
                 name = f"tables/{table.name}.jsonl.gz"
                 rows = 0
                 with writer.part(name) as (write, counter):
-                    result = conn.execution_options(yield_per=BATCH).execute(
+                    result = conn.execution_options(yield_per=FETCH_ROWS).execute(
                         select(*select_list(table)).order_by(*_order(table)))
                     for batch in result.partitions():
                         write(b"".join(encoder.encode(row) for row in batch))

@@ -24,9 +24,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Table, select, text
 from sqlalchemy.exc import IntegrityError
 
-from engine.backup.archive import open_archive, read_part
+from engine.backup.archive import open_archive, read_batches
 from engine.backup.codec import RowDecoder, table_columns
-from engine.backup.create import BATCH, Progress, backup_tables, count_rows, create_backup
+from engine.backup.create import Progress, backup_tables, count_rows, create_backup
 from engine.backup.errors import BackupError, BackupRefused
 from engine.backup.loader import TableLoader
 from engine.backup.manifest import SUFFIX, Manifest, TablePart
@@ -61,18 +61,12 @@ def verify_backup(path: str | Path, *, progress: Progress | None = None,
             report(done, manifest.total_rows, f"verifying {part.table}")
             decoder = RowDecoder(part.columns)
             damaged = False
-            batch: list[bytes] = []
             # A damaged row is reported only if the part's checksum matched: a checksum
             # mismatch (raised by read_part at the end) is the clearer sentence.
-            for line in read_part(zf, part, f"'{path}'"):
-                batch.append(line)
-                if len(batch) >= BATCH:
-                    damaged = damaged or (check_rows and not _decodes(decoder, batch))
-                    done += len(batch)
-                    batch = []
-                    report(done, manifest.total_rows, f"verifying {part.table}")
-            damaged = damaged or (check_rows and not _decodes(decoder, batch))
-            done += len(batch)
+            for batch in read_batches(zf, part, f"'{path}'"):
+                damaged = damaged or (check_rows and not _decodes(decoder, batch))
+                done += len(batch)
+                report(done, manifest.total_rows, f"verifying {part.table}")
             if damaged:
                 raise BackupError(f"'{path}' is damaged: a row of the {part.table} table "
                                   "cannot be read")
@@ -292,13 +286,7 @@ def _load(conn: Connection, table: Table, zf: ZipFile, part: TablePart, where: s
         loader.insert(rows)
         step(len(rows), part.table)
 
-    batch: list[bytes] = []
-    for line in read_part(zf, part, where):
-        batch.append(line)
-        if len(batch) >= BATCH:
-            flush(batch)
-            batch = []
-    if batch:
+    for batch in read_batches(zf, part, where):
         flush(batch)
 
 

@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData
 
-from engine.backup.archive import open_archive, read_part
+from engine.backup.archive import open_archive, read_batches
 from engine.backup.codec import RowDecoder
 from engine.backup.errors import BackupError
 from engine.backup.loader import TableLoader
@@ -63,13 +63,8 @@ def upgrade_archive(path: Path, manifest: Manifest, out_dir: Path) -> Path:
                     raise BackupError(f"{where} does not match the tables of its own schema "
                                       f"revision {manifest.schema_revision} ({part.table})")
                 decoder, loader = RowDecoder(part.columns), TableLoader(conn, table)
-                batch: list[bytes] = []
-                for line in read_part(zf, part, where):
-                    batch.append(line)
-                    if len(batch) >= 2000:
-                        _insert(loader, decoder, batch, where, part.table)
-                        batch = []
-                _insert(loader, decoder, batch, where, part.table)
+                for batch in read_batches(zf, part, where):
+                    _insert(loader, decoder, batch, where, part.table)
         _migrate(engine, "head")
         upgraded = scratch_db.with_name("upgraded.fdbackup")
         create_backup(engine, upgraded)

@@ -575,3 +575,26 @@ def test_rows_that_break_a_constraint_are_refused_and_rolled_back(store_url: str
         restore_backup(target, bad, force=True, pre_restore_dir=tmp_path / "pre")
     assert dump(target) == before
     target.dispose()
+
+
+def test_large_rows_round_trip(tmp_path: Path) -> None:
+    """A node that printed megabytes: its log rows come back whole (and in bounded batches)."""
+    from engine.store.schema import logs
+
+    src = open_engine(f"sqlite:///{tmp_path / 'src.db'}")
+    fill_store(src, 1)
+    big = "".join(f"line {i} ✓ " for i in range(900_000))  # about 11 MB
+    with write_transaction(src) as conn:
+        conn.execute(insert(logs), [{"run_id": "run000000", "node_id": "fetch", "attempt": 2,
+                                     "stream": "stdout", "text": big + str(k), "ts": 1.0 + k}
+                                    for k in range(2)])
+    create_backup(src, tmp_path / "a.fdbackup")
+    dst = open_engine(f"sqlite:///{tmp_path / 'dst.db'}")
+    restore_backup(dst, tmp_path / "a.fdbackup")
+    assert dump(dst) == dump(src)
+    with dst.connect() as conn:
+        texts = conn.execute(select(logs.c.text).where(logs.c.attempt == 2)
+                             .order_by(logs.c.ts)).scalars().all()
+    assert texts == [big + "0", big + "1"]
+    src.dispose()
+    dst.dispose()
