@@ -598,3 +598,31 @@ def test_large_rows_round_trip(tmp_path: Path) -> None:
     assert texts == [big + "0", big + "1"]
     src.dispose()
     dst.dispose()
+
+
+def test_live_runs_are_those_with_a_live_owner(sqlite_url: str) -> None:
+    import os
+    import socket
+    import time
+
+    from sqlalchemy import update
+
+    from engine.backup import live_runs
+
+    engine = open_engine(sqlite_url)
+    fill_store(engine, 5, seed=4)
+    here = socket.gethostname()
+    owners = {  # run id: (owner, lease_until)
+        "run000000": (f"{here}:{os.getpid()}:a", 0.0),              # this very process
+        "run000001": ("elsewhere.example:77:b", time.time() + 60),  # another host, fresh lease
+        "run000002": ("elsewhere.example:78:c", time.time() - 1),   # another host, lease expired
+        "run000003": (f"{here}:999999999:d", time.time() + 60),     # no such process here
+    }
+    with write_transaction(engine) as conn:
+        for run_id, (owner, lease) in owners.items():
+            conn.execute(update(runs).where(runs.c.id == run_id).values(
+                status="running", owner=owner, lease_until=lease))
+        conn.execute(update(runs).where(runs.c.id == "run000004").values(
+            status="succeeded", owner=f"{here}:{os.getpid()}:e"))
+    assert live_runs(engine) == ["run000000", "run000001"]
+    engine.dispose()
