@@ -8,6 +8,7 @@ place and bring in new runs at the top without a reset.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +44,23 @@ class RunListModel(QAbstractTableModel):
         self.filters: dict[str, str | None] = {"status": None, "flow": None, "search": None}
         self._exhausted = True
         self.total = 0
+        # The next page, read ahead in a thread so scrolling never waits for the store.
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._prefetched: tuple[tuple[Any, ...], list[dict[str, Any]]] | None = None
+        self._prefetcher: threading.Thread | None = None
 
     # -- loading ------------------------------------------------------------
     def set_store(self, store: RunStore | None) -> None:
+        self.wait_prefetch()
         self.store = store
         self.refresh()
+
+    def wait_prefetch(self, timeout: float = 10.0) -> None:
+        """Let a read-ahead finish (before the store is closed or replaced)."""
+        if self._prefetcher is not None:
+            self._prefetcher.join(timeout)
+            self._prefetcher = None
 
     def set_filters(self, *, status: str | None = None, flow: str | None = None,
                     search: str | None = None) -> None:
@@ -59,8 +72,42 @@ class RunListModel(QAbstractTableModel):
         assert self.store is not None
         return self.store.list_runs(limit=limit, offset=offset, **self.filters)
 
+    def _page_key(self) -> tuple[Any, ...]:
+        return (self._generation, len(self.rows), tuple(self.filters.values()))
+
+    def _prefetch(self) -> None:
+        """Read the page after the loaded rows in a background thread."""
+        if self._exhausted or self.store is None:
+            return
+        if self._prefetcher is not None and self._prefetcher.is_alive():
+            return
+        key = self._page_key()
+        store, filters = self.store, dict(self.filters)
+
+        def work() -> None:
+            try:
+                page = store.list_runs(limit=PAGE, offset=key[1], **filters)
+            except Exception:  # noqa: BLE001 - fetchMore reads it again and reports
+                return
+            with self._lock:
+                self._prefetched = (key, page)
+
+        self._prefetcher = threading.Thread(target=work, name="flowdesk-prefetch",
+                                            daemon=True)
+        self._prefetcher.start()
+
+    def _next_page(self) -> list[dict[str, Any]]:
+        with self._lock:
+            ready, self._prefetched = self._prefetched, None
+        if ready is not None and ready[0] == self._page_key():
+            return ready[1]
+        return self._query(PAGE, len(self.rows))
+
     def refresh(self) -> None:
         """Drop every row and load the first page again."""
+        self._generation += 1
+        with self._lock:
+            self._prefetched = None
         self.beginResetModel()
         self.rows, self.row_of = [], {}
         self._exhausted = self.store is None
@@ -71,6 +118,7 @@ class RunListModel(QAbstractTableModel):
             self._exhausted = len(page) < PAGE
             self.total = self.store.count_runs(**self.filters)
         self.endResetModel()
+        self._prefetch()
 
     def _append(self, page: list[dict[str, Any]]) -> None:
         for run in page:
@@ -85,7 +133,8 @@ class RunListModel(QAbstractTableModel):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._exhausted or self.store is None:
             return
-        page = [r for r in self._query(PAGE, len(self.rows)) if r["run_id"] not in self.row_of]
+        fetched = self._next_page()
+        page = [r for r in fetched if r["run_id"] not in self.row_of]
         if not page:
             self._exhausted = True
             return
@@ -93,7 +142,8 @@ class RunListModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
         self._append(page)
         self.endInsertRows()
-        self._exhausted = len(page) < PAGE
+        self._exhausted = len(fetched) < PAGE
+        self._prefetch()
 
     # -- live updates ------------------------------------------------------------
     def apply_events(self, batch: list[dict[str, Any]]) -> None:
@@ -133,6 +183,7 @@ class RunListModel(QAbstractTableModel):
         if not fresh:
             return
         self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
+        self._generation += 1  # offsets moved: a read-ahead page would be off
         self.rows[0:0] = [dict(r) for r in fresh]
         self.row_of = {r["run_id"]: i for i, r in enumerate(self.rows)}
         self.total += len(fresh)

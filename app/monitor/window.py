@@ -475,6 +475,7 @@ class RunMonitor(QMainWindow):
             self.bridge.execute(run_id)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.model.wait_prefetch()
         if self.settings is not None:
             self.settings.save_window("monitor", self.saveGeometry(), None)
         super().closeEvent(event)
