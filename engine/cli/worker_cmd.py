@@ -1,0 +1,100 @@
+"""``flowdesk worker``: a long-running process that claims and executes runs from a store.
+
+Exit codes: 0 after a graceful stop (SIGTERM, SIGINT) or, with ``--once``, when
+nothing claimable is left; 2 for a bad option or an unusable store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from engine.cli import CliError, add_store_option
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("worker", help="claim and execute runs from a shared store "
+                                      "(many workers may share one PostgreSQL)")
+    add_store_option(p)
+    p.add_argument("--concurrency", type=int, default=None, metavar="N",
+                   help="runs executed at once (default 4)")
+    p.add_argument("--lease-s", type=float, default=None, metavar="S",
+                   help="how long a claim lasts without a heartbeat (default "
+                        "$FLOWDESK_LEASE_S or 30); the heartbeat renews it every S/3 "
+                        "(at most 10 s)")
+    p.add_argument("--once", action="store_true",
+                   help="execute what can be claimed now, then exit when idle")
+    p.add_argument("--quiet", action="store_true", help="log only problems, not each run")
+    p.set_defaults(handler=worker_cmd)
+
+
+def _lease(args: argparse.Namespace) -> float:
+    from engine.worker import DEFAULT_LEASE_S
+
+    if args.lease_s is not None:
+        return float(args.lease_s)
+    text = os.environ.get("FLOWDESK_LEASE_S")
+    if not text:
+        return DEFAULT_LEASE_S
+    try:
+        return float(text)
+    except ValueError:
+        raise CliError(f"FLOWDESK_LEASE_S must be a number of seconds, not {text!r}") from None
+
+
+def _log_to_stderr(level: int) -> None:
+    """The worker's own lines on stderr (not those of the libraries it uses)."""
+    logger = logging.getLogger("flowdesk.worker")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s flowdesk worker: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def worker_cmd(args: argparse.Namespace) -> int:
+    from engine.runs import RunStore
+    from engine.store import StoreError, describe, resolve_url
+    from engine.worker import DEFAULT_CONCURRENCY, Worker, WorkerError
+
+    concurrency = DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency
+    if concurrency < 1:
+        raise CliError(f"--concurrency must be at least 1, not {concurrency}")
+    lease = _lease(args)
+    if not lease >= 1:  # also refuses nan
+        raise CliError(f"--lease-s must be at least 1 second, not {lease:g}")
+    _log_to_stderr(logging.WARNING if args.quiet else logging.INFO)
+    url = resolve_url(args.store)
+    try:
+        store = RunStore.open(url)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        try:
+            worker = Worker(store, concurrency=concurrency, lease_s=lease)
+        except WorkerError as exc:
+            raise CliError(str(exc)) from None
+        logging.getLogger("flowdesk.worker").info("store %s", describe(url))
+        stopping = {"asked": False}
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            if stopping["asked"]:  # a second signal: leave now, leases expire on their own
+                os._exit(1)
+            stopping["asked"] = True
+            logging.getLogger("flowdesk.worker").info(
+                "%s: pausing runs and handing them back", signal.Signals(signum).name)
+            worker.request_stop()
+
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            worker.run(once=args.once)
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
+        return 0
+    finally:
+        store.close()

@@ -1,0 +1,253 @@
+"""``flowdesk worker``: claim runs from a shared store, execute them, hand them back on stop.
+
+A worker claims whole RUNS, not single nodes. One transaction picks runnable
+runs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent workers never
+wait on each other's rows; on SQLite the store's ``BEGIN IMMEDIATE`` write lock
+serialises the claim) and writes this worker's owner id and a lease into them.
+Each claimed run is then driven by :func:`engine.executor.execute_run` in a
+thread of its own, which renews the lease by heartbeat and, when it takes over a
+run from a dead owner, records the cut-off attempts as ``interrupted`` and runs
+those nodes again. Because one process drives all the nodes of a run, joins are
+decided by a single process and durable timers fire once.
+
+A run is claimable when it is not finished, not a subflow's child (its parent
+re-attaches to it), and either unowned and meant for workers (detached, or
+already started by someone who let go of it) or owned by someone whose lease
+has expired. A run that ``flowdesk run`` has just created but not yet claimed
+(unowned, not detached, never started) is never taken. A waiting run is
+claimed only when something can move it on: a decided approval or a node
+cancel request in it or in a child run.
+
+On SIGTERM or SIGINT the worker stops claiming, pauses every run it holds
+(running attempts are recorded ``interrupted``) and clears their owner and
+lease, so another worker takes them at once instead of after the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.errors import describe_exception
+from engine.runs import TERMINAL_RUN, RunBusy, RunStore, owner_alive
+from engine.store import write_transaction
+from engine.store.schema import node_states, runs
+
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_LEASE_S", "Worker", "WorkerError", "claim_runs",
+           "worker_owner"]
+
+DEFAULT_CONCURRENCY = 4
+DEFAULT_LEASE_S = 30.0
+POLL_S = 0.5           # how often an idle worker looks for work
+ERROR_BACKOFF_S = 5.0  # how long a run that raised is left alone by this worker
+
+log = logging.getLogger("flowdesk.worker")
+
+
+class WorkerError(ValueError):
+    """A bad worker setting; ``str()`` is one sentence."""
+
+
+def worker_owner(host: str | None = None) -> str:
+    """This worker's owner id, ``host:pid:token``.
+
+    ``host`` defaults to ``$FLOWDESK_WORKER_HOST`` or the machine's name. Give each
+    worker that shares a host name but not a process-id namespace (containers with
+    host networking) its own name, because on "its own" host a process id decides
+    whether an owner lives; on any other host only the lease does.
+    """
+    host = host or os.environ.get("FLOWDESK_WORKER_HOST") or socket.gethostname()
+    if ":" in host or not host.strip():
+        raise WorkerError(f"the worker host name must be non-empty and without ':', "
+                          f"not {host!r}")
+    return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _can_go_on(run_id: Any) -> Any:
+    """SQL: the run, or one of its child runs, has a decided approval or a node cancel."""
+    moved = or_(and_(node_states.c.status == "waiting", node_states.c.decision.isnot(None)),
+                node_states.c.cancel_requested.is_(True))
+    child = runs.alias("child")
+    in_child = (select(node_states.c.run_id).join(child, child.c.id == node_states.c.run_id)
+                .where(child.c.parent_run_id == run_id, moved))
+    finished_child = select(child.c.id).where(
+        child.c.parent_run_id == run_id, child.c.status.in_(tuple(TERMINAL_RUN)),
+        exists(select(node_states.c.node_id).where(
+            node_states.c.run_id == run_id, node_states.c.status == "waiting",
+            node_states.c.node_id == child.c.parent_node_id)))
+    return or_(exists(select(node_states.c.node_id).where(node_states.c.run_id == run_id,
+                                                          moved)),
+               exists(in_child), exists(finished_child))
+
+
+def claim_runs(store: RunStore, owner: str, limit: int, *, lease_s: float,
+               now: float | None = None, skip: frozenset[str] = frozenset()) -> list[str]:
+    """Claim up to ``limit`` runs for ``owner`` in one transaction; their ids, oldest first."""
+    if limit < 1:
+        return []
+    now = time.time() if now is None else now
+    meant_for_workers = and_(runs.c.owner.is_(None),
+                             or_(runs.c.detached.is_(True), runs.c.started_at.isnot(None)))
+    lease_gone = and_(runs.c.owner.isnot(None), runs.c.lease_until < now)
+    q = (select(runs.c.id, runs.c.owner, runs.c.lease_until)
+         .where(runs.c.parent_run_id.is_(None),
+                or_(runs.c.status.in_(("pending", "running")),
+                    and_(runs.c.status == "waiting", _can_go_on(runs.c.id))),
+                or_(meant_for_workers, lease_gone))
+         .order_by(runs.c.created_at, runs.c.id)
+         .limit(limit + len(skip) + 4))
+    with write_transaction(store.engine) as conn:
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True, of=runs)
+        rows = conn.execute(q).all()
+        chosen = [r.id for r in rows
+                  if r.id not in skip and not (r.owner and owner_alive(r.owner, r.lease_until,
+                                                                       now))][:limit]
+        if chosen:
+            conn.execute(update(runs).where(runs.c.id.in_(chosen)).values(
+                owner=owner, lease_until=now + lease_s))
+    order = {rid: i for i, rid in enumerate(chosen)}
+    return sorted(chosen, key=order.__getitem__)
+
+
+class Worker:
+    """Claims runs from ``store`` and executes up to ``concurrency`` of them at once."""
+
+    def __init__(self, store: RunStore, *, concurrency: int = DEFAULT_CONCURRENCY,
+                 lease_s: float = DEFAULT_LEASE_S, poll_s: float = POLL_S,
+                 host: str | None = None) -> None:
+        if concurrency < 1:
+            raise WorkerError(f"the concurrency must be at least 1, not {concurrency}")
+        if lease_s < 1:
+            raise WorkerError(f"the lease must last at least 1 second, not {lease_s:g}")
+        from engine.executor import configure_lease
+
+        configure_lease(lease_s)
+        self.store = store
+        self.concurrency = concurrency
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        self.owner = worker_owner(host)
+        self.stop = threading.Event()       # graceful stop: pause runs, release leases
+        self.finished: Counter[str] = Counter()  # end states of runs this worker drove
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._active: dict[str, threading.Thread] = {}
+        self._skip_until: dict[str, float] = {}
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self, *, once: bool = False) -> None:
+        """Claim and execute until :meth:`request_stop` (or, with ``once``, until idle)."""
+        log.info("worker %s started: concurrency %d, lease %g s", self.owner,
+                 self.concurrency, self.lease_s)
+        store_down = False
+        try:
+            while not self.stop.is_set():
+                free = self.concurrency - self.active()
+                claimed: list[str] = []
+                if free > 0:
+                    try:
+                        claimed = claim_runs(self.store, self.owner, free,
+                                             lease_s=self.lease_s, skip=self._skipped())
+                        if store_down:
+                            log.info("the store answers again")
+                            store_down = False
+                    except SQLAlchemyError as exc:
+                        if not store_down:
+                            log.error("cannot claim runs: %s (trying again)",
+                                      describe_exception(exc))
+                            store_down = True
+                        self.stop.wait(ERROR_BACKOFF_S)
+                        continue
+                for run_id in claimed:
+                    self._start(run_id)
+                if once and free > 0 and not claimed and not self.active():
+                    break
+                if claimed and len(claimed) == free:
+                    continue  # there may be more: look again once a slot frees up
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+        finally:
+            self._join_all()
+        log.info("worker %s stopped: %s", self.owner, self.summary())
+
+    def request_stop(self) -> None:
+        """Stop claiming; running runs pause at their next step and are handed back."""
+        self.stop.set()
+        self._wake.set()
+
+    def active(self) -> int:
+        with self._lock:
+            return len(self._active)
+
+    def summary(self) -> str:
+        total = sum(self.finished.values())
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(self.finished.items()))
+        return f"{total} run{'s' if total != 1 else ''} done" + (f" ({parts})" if parts else "")
+
+    # -- one run ----------------------------------------------------------------------
+    def _start(self, run_id: str) -> None:
+        thread = threading.Thread(target=self._execute, args=(run_id,), daemon=True,
+                                  name=f"flowdesk-run-{run_id[:8]}")
+        with self._lock:
+            self._active[run_id] = thread
+        thread.start()
+
+    def _execute(self, run_id: str) -> None:
+        from engine.executor import execute_run
+
+        try:
+            log.info("run %s claimed", run_id)
+            status = execute_run(self.store, run_id, stop=self.stop, owner=self.owner)
+            if self.stop.is_set() and status not in TERMINAL_RUN and status != "waiting":
+                log.info("run %s handed back (%s)", run_id, status)
+            else:
+                with self._lock:
+                    self.finished[status] += 1
+                log.info("run %s %s", run_id, status)
+        except RunBusy as exc:
+            log.info("run %s left to its owner: %s", run_id, exc)
+        except Exception as exc:  # noqa: BLE001 - a run must not take the worker down
+            log.error("run %s stopped: %s (handed back)", run_id, describe_exception(exc))
+            self._release(run_id)
+            with self._lock:
+                self._skip_until[run_id] = time.time() + ERROR_BACKOFF_S
+        finally:
+            with self._lock:
+                self._active.pop(run_id, None)
+            self._wake.set()
+
+    def _release(self, run_id: str) -> None:
+        """Let go of a run after an unexpected error, so any worker may try it again."""
+        try:
+            with write_transaction(self.store.engine) as conn:
+                conn.execute(update(runs).where(runs.c.id == run_id,
+                                                runs.c.owner == self.owner).values(
+                    owner=None, lease_until=None))
+        except SQLAlchemyError:
+            pass  # the lease expires anyway
+
+    def _skipped(self) -> frozenset[str]:
+        now = time.time()
+        with self._lock:
+            for run_id in [r for r, t in self._skip_until.items() if t <= now]:
+                del self._skip_until[run_id]
+            return frozenset(self._skip_until) | frozenset(self._active)
+
+    def _join_all(self) -> None:
+        while True:
+            with self._lock:
+                threads = list(self._active.values())
+            if not threads:
+                return
+            for t in threads:
+                t.join()
