@@ -164,6 +164,13 @@ def test_ten_thousand_runs_are_fetched_lazily_and_filtered(window, qtbot) -> Non
     model = monitor.model
     assert model.total == 10_000
     assert model.rowCount() == 500  # one page, not 10,000
+    # the next page is read ahead in a thread: scrolling to it does not query the store
+    qtbot.waitUntil(lambda: model._prefetched is not None)
+    direct = model._query
+    model._query = lambda *_a: (_ for _ in ()).throw(AssertionError("queried while scrolling"))
+    monitor.table.scrollToBottom()
+    qtbot.waitUntil(lambda: model.rowCount() == 1000)
+    model._query = direct
     monitor.table.scrollToBottom()
     qtbot.waitUntil(lambda: model.rowCount() > 500)
     while model.canFetchMore():
