@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import os
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -60,7 +61,9 @@ class ArchiveWriter:
     @contextmanager
     def part(self, name: str) -> Iterator[tuple[Callable[[bytes], Any], _HashingWriter]]:
         """A ``write`` function for a part's uncompressed lines, and its hash/size counter."""
-        with self.zip.open(name, "w", force_zip64=True) as raw:
+        info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+        info.compress_type = zipfile.ZIP_STORED
+        with self.zip.open(info, "w", force_zip64=True) as raw:
             hashing = _HashingWriter(raw)
             with gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=GZIP_LEVEL,  # type: ignore[arg-type]
                                mtime=0) as gz:
