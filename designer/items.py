@@ -118,6 +118,7 @@ class NodeItem(QGraphicsItem):
         self.edges: set[EdgeItem] = set()
         self.problem: tuple[str, str] | None = None
         self.run_state: tuple[str, int, float | None] | None = None
+        self.drop_hint: bool | None = None  # while an edge is dragged over: allowed or not
         spec = KINDS.get(node.kind)
         self.ports: dict[str, PortItem] = {}
         if spec is None or spec.has_input:
@@ -170,6 +171,12 @@ class NodeItem(QGraphicsItem):
         self._update_tooltip()
         self.update()
 
+    def set_drop_hint(self, allowed: bool | None) -> None:
+        """Outline the node green (an edge may end here) or red (it may not); None clears."""
+        if allowed != self.drop_hint:
+            self.drop_hint = allowed
+            self.update()
+
     def port_scene_pos(self, role: str) -> QPointF:
         port = self.ports.get(role)
         if port is not None:
@@ -209,6 +216,10 @@ class NodeItem(QGraphicsItem):
                                 Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(body.adjusted(-5, -5, 5, 5), 9, 9)
+        if self.drop_hint is not None:
+            painter.setPen(QPen(QColor("#43a047" if self.drop_hint else "#e53935"), 4))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(body.adjusted(-3, -3, 3, 3), 8, 8)
         painter.setPen(border)
         painter.setBrush(fill)
         painter.drawRoundedRect(body, 6, 6)

@@ -100,8 +100,13 @@ class FlowView(QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
-    def set_zoom(self, factor: float) -> None:
+    def set_zoom(self, factor: float, under_mouse: bool = False) -> None:
+        """Zoom to ``factor`` (clamped), keeping the view's centre in place, or the point
+        under the mouse for wheel zooms."""
         factor = max(MIN_ZOOM, min(MAX_ZOOM, factor))
+        anchor = (QGraphicsView.ViewportAnchor.AnchorUnderMouse if under_mouse
+                  else QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setTransformationAnchor(anchor)
         self.scale(factor / self.zoom, factor / self.zoom)
         self._zoom_changed()
 
@@ -134,7 +139,7 @@ class FlowView(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         delta = event.angleDelta().y()
         if delta:
-            self.set_zoom(self.zoom * (1.0015 ** delta))
+            self.set_zoom(self.zoom * (1.0015 ** delta), under_mouse=True)
         event.accept()
 
     # -- messages ------------------------------------------------------------------------
@@ -310,9 +315,44 @@ class FlowView(QGraphicsView):
         return item.end_point(), False
 
     def _update_drag(self, scene_pos: QPointF) -> None:
+        assert self._drag is not None
         anchor, is_source = self._drag_anchor()
         path = curve(anchor, scene_pos) if is_source else curve(scene_pos, anchor)
-        self._drag["line"].setPath(path)  # type: ignore[index]
+        self._drag["line"].setPath(path)
+        self._hint_target(self._node_at(self.mapFromScene(scene_pos)))
+
+    def _hint_target(self, target: NodeItem | None) -> None:
+        """Show on the node under the cursor whether the dragged edge may end there."""
+        assert self._drag is not None
+        hinted: NodeItem | None = self._drag.get("hinted")
+        if target is hinted:
+            return
+        if hinted is not None:
+            hinted.set_drop_hint(None)
+        self._drag["hinted"] = target
+        if target is None:
+            return
+        flow = self.document.flow
+        if self._drag["mode"] == "connect":
+            source: NodeItem = self._drag["item"]
+            if target is source:
+                return
+            on = "error" if self._drag["role"] == "error" else None
+            why = connection_problem(flow, source.node_id, target.node_id, on)
+        else:
+            edge = self._drag["item"].edge
+            a, b = (edge.source, target.node_id) if self._drag["role"] == "to" else (
+                target.node_id, edge.target)
+            why = connection_problem(flow, a, b, edge.on, ignore_key=edge.key)
+        target.set_drop_hint(why is None)
+
+    def _end_drag(self) -> dict:
+        drag, self._drag = self._drag, None
+        assert drag is not None
+        self.flow_scene.removeItem(drag["line"])
+        if drag.get("hinted") is not None:
+            drag["hinted"].set_drop_hint(None)
+        return drag
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self._pan_from is not None:
@@ -336,8 +376,7 @@ class FlowView(QGraphicsView):
             event.accept()
             return
         if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
-            drag, self._drag = self._drag, None
-            self.flow_scene.removeItem(drag["line"])
+            drag = self._end_drag()
             self._finish_drag(drag, event.position().toPoint())
             event.accept()
             return
@@ -399,8 +438,7 @@ class FlowView(QGraphicsView):
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not self.read_only:
             self.delete_selection()
         elif key == Qt.Key.Key_Escape and self._drag is not None:
-            self.flow_scene.removeItem(self._drag["line"])
-            self._drag = None
+            self._end_drag()
         else:
             super().keyPressEvent(event)
 

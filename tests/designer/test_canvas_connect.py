@@ -106,3 +106,32 @@ def test_read_only_view_does_not_connect(qtbot) -> None:
     c.view.set_read_only(True)
     c.drag(c.port("a"), c.centre_of("b"))
     assert c.flow.edges == []
+
+
+def test_the_node_under_a_dragged_edge_shows_whether_it_may_end_there(qtbot) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    c = _three(qtbot)
+    c.flow.connect("b", "c")
+    vp = c.viewport
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     c.port("c"))
+    QTest.mouseMove(vp, c.centre_of("b"))  # c -> b would be a cycle
+    assert c.scene.node_item("b").drop_hint is False
+    QTest.mouseMove(vp, c.at((300, 300)))
+    assert c.scene.node_item("b").drop_hint is None
+    QTest.keyClick(vp, Qt.Key.Key_Escape)  # cancels the drag
+    assert c.view._drag is None
+    assert [i for i in c.scene.items() if i.type() == 2] == []  # the rubber line is gone
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       c.centre_of("b"))
+    assert [(e.source, e.target) for e in c.flow.edges] == [("b", "c")]
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     c.port("a"))
+    QTest.mouseMove(vp, c.centre_of("c"))
+    assert c.scene.node_item("c").drop_hint is True
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       c.centre_of("c"))
+    assert c.scene.node_item("c").drop_hint is None
+    assert ("a", "c") in [(e.source, e.target) for e in c.flow.edges]

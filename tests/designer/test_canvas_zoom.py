@@ -34,6 +34,8 @@ def test_keyboard_zoom_and_100_percent(qtbot) -> None:
     assert abs(c.view.zoom - 0.8) < 1e-9
     QTest.keyClick(c.viewport, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert c.view.zoom == 1.0
+    centre = c.view.mapToScene(c.viewport.rect().center())
+    assert abs(centre.x() - 400) < 3 and abs(centre.y()) < 3  # keys zoom about the centre
 
 
 def test_zoom_to_fit_shows_every_node(qtbot) -> None:
