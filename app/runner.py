@@ -62,11 +62,16 @@ class RunController(QObject):
         if snapshot.inputs:
             dialog = InputsDialog(snapshot, self._last_inputs.get(snapshot.name), self._parent)
             dialog.accepted.connect(lambda: self._start(snapshot, dialog.values(), source))
+            dialog.finished.connect(lambda _r: self._forget(dialog))
             dialog.finished.connect(dialog.deleteLater)
             self.inputs_dialog = dialog
             dialog.open()
         else:
             self._start(snapshot, {}, source)
+
+    def _forget(self, dialog: InputsDialog) -> None:
+        if self.inputs_dialog is dialog:
+            self.inputs_dialog = None
 
     def _show_box(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,

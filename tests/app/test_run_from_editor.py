@@ -80,3 +80,27 @@ def test_invalid_flow_is_refused_with_its_problems(window, qtbot, tmp_path) -> N
     assert "Run refused" in window.last_message
     assert window.problems_dock.isVisible()
     box.close()
+
+
+def test_cancelling_the_inputs_dialog_starts_nothing(window, qtbot) -> None:  # noqa: ANN001
+    assert window.open_file(str(EXAMPLES / "hello.flow.json"))
+    window.run_action.trigger()
+    dialog = window.runner.inputs_dialog
+    qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
+    assert dialog.widgets["who"].text() == "world"
+    qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Cancel),
+                     Qt.MouseButton.LeftButton)
+    assert window.runner.inputs_dialog is None
+    assert window.runner.current_run is None
+    assert window.connection.store.count_runs() == 0
+    # the next time, the values given last are offered again
+    window.run_action.trigger()
+    dialog = window.runner.inputs_dialog
+    dialog.widgets["who"].setText("Grace")
+    _accept_inputs(window, qtbot)
+    qtbot.waitUntil(lambda: window.run_panel.run_status == "succeeded", timeout=20000)
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: window.runner.inputs_dialog is not None)
+    assert window.runner.inputs_dialog.widgets["who"].text() == "Grace"
+    window.runner.inputs_dialog.reject()
+    qtbot.waitUntil(lambda: window.bridge.active_count() == 0)
