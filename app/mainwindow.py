@@ -182,8 +182,6 @@ class MainWindow(QMainWindow):
     def _settle_edit_actions(self) -> None:
         """The shell owns Ctrl+M (Show monitor); the editor's minimap toggle gives it up."""
         actions = self.editor.edit_actions
-        if getattr(actions, "minimap", None) is self.editor:
-            actions.minimap = None  # type: ignore[union-attr]  # editor passed itself as minimap
         minimap = getattr(actions, "show_minimap", None)
         if isinstance(minimap, QAction):
             minimap.setShortcuts([])
@@ -249,6 +247,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(fa.save)
         file_menu.addAction(fa.save_as)
         file_menu.addAction(fa.revert)
+        export = getattr(fa, "export", None)
+        if isinstance(export, QAction):
+            file_menu.addAction(export)
         file_menu.addSeparator()
         file_menu.addAction(self.backup.backup_action)
         file_menu.addAction(self.backup.restore_action)

@@ -27,7 +27,8 @@ def test_menus_and_shortcuts(window: MainWindow) -> None:
     assert titles == ["File", "Edit", "View", "Run", "Tools", "Help"]
     file_items = [t for t, _ in _menu(window, "File")]
     assert file_items == ["New", "Open…", "Open Recent", "Save", "Save As…", "Revert",
-                          "Backup…", "Restore…", "Connection profiles…", "Quit"]
+                          "Export Image…", "Backup…", "Restore…", "Connection profiles…",
+                          "Quit"]
     run = dict(_menu(window, "Run"))
     assert run["Run"] == "F5" and run["Show monitor"] == "Ctrl+M"
     assert "Validate" in run and "Cancel run" in run
