@@ -10,6 +10,7 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from app.bridge import live_threads
 from app.settings import AppSettings
@@ -72,8 +73,7 @@ def window(qtbot, settings: AppSettings, memory_keyring: MemoryKeyring):  # noqa
 
     win = MainWindow(settings, show_welcome=False)
     qtbot.addWidget(win)
-    win.editor.ask_save_changes = lambda *_a: __import__(
-        "PySide6.QtWidgets", fromlist=["QMessageBox"]).QMessageBox.StandardButton.Discard
+    win.editor.ask_save_changes = lambda *_a: QMessageBox.StandardButton.Discard
     win.show()
     qtbot.waitExposed(win)
     yield win
