@@ -74,6 +74,10 @@ def _draw_line(painter: QPainter, rect: QRectF, text: str, font: QFont,
     painter.restore()
 
 
+PORT_OFFSETS = {"in": QPointF(-NODE_W / 2, 0), "out": QPointF(NODE_W / 2, 0),
+                "error": QPointF(NODE_W / 2 - 18, NODE_H / 2)}
+
+
 class PortItem(QGraphicsItem):
     """A connection point on a node: ``in`` (left), ``out`` (right) or ``error`` (bottom).
 
@@ -83,12 +87,9 @@ class PortItem(QGraphicsItem):
     def __init__(self, node_item: NodeItem, role: str) -> None:
         super().__init__(node_item)
         self.node_item, self.role = node_item, role
-        w, h = NODE_W / 2, NODE_H / 2
-        self.setPos({"in": QPointF(-w, 0), "out": QPointF(w, 0),
-                     "error": QPointF(w - 18, h)}[role])
-        # No tooltip or cursor per port: thousands of nodes load faster without them,
-        # and the node's tooltip shows through.
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setPos(PORT_OFFSETS[role])
+        # No tooltip, cursor or cache per port: thousands of nodes load faster without
+        # them, the node's tooltip shows through, and a dot is cheap to draw.
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         r = PORT_RADIUS + 3
@@ -178,11 +179,10 @@ class NodeItem(QGraphicsItem):
             self.update()
 
     def port_scene_pos(self, role: str) -> QPointF:
-        port = self.ports.get(role)
-        if port is not None:
-            return port.scenePos()
-        x = NODE_W / 2 if role != "in" else -NODE_W / 2
-        return self.scenePos() + QPointF(x, 0)
+        """Where an edge attaches (nodes are never rotated or scaled, so no mapping)."""
+        if role == "error" and "error" not in self.ports:
+            role = "out"
+        return self.pos() + PORT_OFFSETS[role]
 
     # -- geometry and painting --------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802
