@@ -28,6 +28,7 @@ class _Relay(QObject):
 
     batch = Signal(list)
     finished = Signal(str, str)     # run_id, final status or "error: message"
+    health = Signal(str)            # "" when the store answers again, else why not
 
 
 class EngineBridge(QObject):
@@ -37,6 +38,7 @@ class EngineBridge(QObject):
     runFinished = Signal(str, str)      # run_id, status ("succeeded", …) or "error"
     runError = Signal(str, str)         # run_id, one-sentence message
     activeChanged = Signal(int)         # how many runs this app is executing
+    storeProblem = Signal(str)          # the store stopped answering ("" when it is back)
 
     def __init__(self, store: RunStore | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +46,7 @@ class EngineBridge(QObject):
         self._relay = _Relay()
         self._relay.batch.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._relay.finished.connect(self._run_done, Qt.ConnectionType.QueuedConnection)
+        self._relay.health.connect(self.storeProblem, Qt.ConnectionType.QueuedConnection)
         self._stop_follow = threading.Event()
         self._follower: threading.Thread | None = None
         self._runs: dict[str, tuple[threading.Thread, threading.Event]] = {}
@@ -62,12 +65,22 @@ class EngineBridge(QObject):
         self._follower.start()
 
     def _follow(self) -> None:
+        from engine.errors import describe_exception
+
         after = self.last_id
+        failing = False
         while not self._stop_follow.is_set():
             try:
                 batch = self.store.events_after(after, limit=2000)
-            except Exception:  # noqa: BLE001 - the store may be restoring; try again
-                batch = []
+            except Exception as exc:  # noqa: BLE001 - say so once, keep trying
+                if not failing:
+                    self._relay.health.emit(describe_exception(exc))
+                failing = True
+                self._stop_follow.wait(1.0)
+                continue
+            if failing:
+                self._relay.health.emit("")
+                failing = False
             if batch:
                 after = batch[-1]["id"]
                 self._relay.batch.emit(batch)

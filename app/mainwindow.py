@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.bridge.events.connect(self.runner.on_events)
         self.bridge.events.connect(self.run_panel.on_events)
         self.bridge.activeChanged.connect(self._engine_state)
+        self.bridge.storeProblem.connect(self._store_problem)
         self.bridge.runError.connect(lambda run_id, msg: self.say(f"Run {run_id[:12]} "
                                                                   f"stopped: {msg}"))
         self.runner.started.connect(self._run_started)
@@ -326,6 +327,14 @@ class MainWindow(QMainWindow):
     def _engine_state(self, active: int) -> None:
         self.engine_label.setText("engine: idle" if active == 0 else
                                   f"engine: {active} run{'s' if active > 1 else ''} active")
+
+    def _store_problem(self, problem: str) -> None:
+        if problem:
+            self.engine_label.setText("store unreachable")
+            self.say(f"The store does not answer: {problem}")
+        else:
+            self._engine_state(self.bridge.active_count())
+            self.say("The store answers again.")
 
     def _retitle(self, *_args: Any) -> None:
         self.setWindowTitle(f"{self.editor.title} — Flowdesk")

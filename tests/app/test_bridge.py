@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
@@ -79,3 +80,32 @@ def test_pause_stops_executor_threads_and_leaves_the_run_resumable(qtbot, sqlite
     assert store.get_run(run_id)["status"] == "cancelled"
     bridge.stop()
     store.close()
+
+
+@pytest.mark.postgres
+def test_an_unreachable_store_is_said_and_its_return_too(qtbot, postgres_server) -> None:  # noqa: ANN001
+    import psycopg
+
+    from app.bridge import EngineBridge
+
+    url = postgres_server.create_database()
+    name = url.rsplit("/", 1)[1]
+    store = RunStore.open(url)
+    bridge = EngineBridge(store)
+    problems: list[str] = []
+    bridge.storeProblem.connect(problems.append)
+    bridge.start()
+    admin = f"host=127.0.0.1 port={postgres_server.port} user=postgres dbname=postgres"
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        qtbot.waitUntil(lambda: len(problems) == 1, timeout=10000)
+        assert problems[0].startswith("the store failed: ") and name in problems[0]
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        RunStore.open(url).close()  # migrate the new, empty database
+        qtbot.waitUntil(lambda: len(problems) == 2, timeout=10000)
+        assert problems[1] == ""
+    finally:
+        bridge.stop()
+        store.close()
