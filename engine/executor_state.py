@@ -561,3 +561,19 @@ class RunState:
 
 def _truthy(source: str, scope: dict[str, Any]) -> bool:
     return bool(evaluate(source, scope))
+
+
+def runnable_nodes(conn: Connection, run_id: str, owner: str = "") -> list[str]:
+    """Which nodes of a run may start now, decided from the store alone.
+
+    This is the "decide" half that a worker needs (the executor keeps the same
+    answer in memory as it goes): pending nodes whose join has fired, and nodes
+    whose retry backoff or delay is due. Starting one is
+    :meth:`RunState.begin_attempt` plus a flush, in the worker's own transaction.
+    """
+    state = RunState.load(conn, run_id, owner)
+    now = time.time()
+    state.recover(now)
+    ready = [nid for nid in state.ready if state.nodes[nid].status in ("pending", "running")]
+    ready += state.due_timers(now)
+    return list(dict.fromkeys(ready))

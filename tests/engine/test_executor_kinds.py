@@ -311,3 +311,37 @@ def test_check_inputs_takes_typed_values() -> None:
         check_inputs(f, {"s": "x", "i": True})
     with pytest.raises(InputError, match="input 's' must be of type string, not 5"):
         check_inputs(f, json.loads('{"s": 5}'))
+
+
+def test_runnable_nodes_is_decided_from_the_store(store: RunStore) -> None:
+    from engine.executor_state import runnable_nodes
+
+    f = flow([start(), setv("a", x=1), setv("b", x=1), node("j", "set", join="any",
+                                                             config={"vars": {"y": 1}}),
+              end()], ["start>a", "start>b", "a>j", "b>j", "j>end"])
+    run_id = store.create_run(f, {})
+    with store.engine.connect() as conn:
+        assert runnable_nodes(conn, run_id) == ["start"]
+    assert execute_run(store, run_id) == "succeeded"
+    with store.engine.connect() as conn:
+        assert runnable_nodes(conn, run_id) == []
+
+
+def test_cancelling_a_subflow_node_cancels_its_child_run(store: RunStore,
+                                                        tmp_path: Path) -> None:
+    child = flow([start(), delay("nap", 60), end()], ["start>nap", "nap>end"], name="napper")
+    _write(tmp_path / "napper.flow.json", child)
+    parent = flow([start(), node("call", "subflow", config={"flow": "napper.flow.json"}),
+                   end("e1"), end("e2", r="{{ nodes.call.status }}")],
+                  ["start>call", "call>e1", "start>e2"], name="boss")
+    src = _write(tmp_path / "boss.flow.json", parent)
+    run_id = store.create_run(parent, {}, source=str(src))
+    bg = Background(store, run_id)
+    wait_for(lambda: store.count_runs(flow="napper", status="running") == 1)
+    kid = store.list_runs(flow="napper")[0]["run_id"]
+    wait_for(lambda: store.get_run(kid)["nodes"]["nap"]["status"] == "running")
+    store.request_cancel(run_id, "call")
+    assert bg.join() == "succeeded"
+    assert statuses(store.get_run(run_id))["call"] == "cancelled"
+    wait_for(lambda: store.get_run(kid)["status"] == "cancelled")
+    assert statuses(store.get_run(kid))["nap"] == "cancelled"
