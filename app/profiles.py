@@ -250,14 +250,17 @@ class ProfileBook:
         names = [p.name for p in self.all()]
         if profile.name in names and profile.name != replacing:
             raise ProfileError(f"A profile named '{profile.name}' already exists.")
+        renamed = bool(replacing) and replacing != profile.name
+        if not password and renamed and profile.type == "postgresql":
+            password = load_password(str(replacing))  # a renamed profile keeps its password
         if password:
             if profile.type != "postgresql":
                 raise ProfileError("Only PostgreSQL profiles take a password.")
             save_password(profile.name, password)
         kept = [p for p in self.all()[1:] if p.name not in (profile.name, replacing)]
         self.settings.set_profiles([p.to_dict() for p in [*kept, profile]])
-        if replacing and replacing != profile.name:
-            delete_password(replacing)
+        if renamed:
+            delete_password(str(replacing))
 
     def remove(self, name: str) -> None:
         if name == DEFAULT_PROFILE:

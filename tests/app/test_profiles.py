@@ -155,3 +155,33 @@ def test_profile_password_in_a_real_secret_service(settings: AppSettings) -> Non
     finally:
         delete_password("real")
         keyring.set_keyring(previous)
+
+
+def test_renaming_and_removing_a_profile_moves_and_drops_its_password(
+        qtbot, settings: AppSettings, memory_keyring) -> None:  # noqa: ANN001
+    book = ProfileBook(settings)
+    profile, _ = make_profile("old", "postgresql", "postgresql+psycopg://ops@h/db")
+    book.save(profile, "pw-1")
+    dialog = ProfilesDialog(book, "Local")
+    qtbot.addWidget(dialog)
+    items = [dialog.list.item(i) for i in range(dialog.list.count())]
+    dialog.list.setCurrentItem(next(i for i in items if i.text() == "old"))
+    assert dialog.name.text() == "old" and dialog.password.text() == ""
+    dialog.name.setText("new")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.error.text() == ""
+    assert [p.name for p in book.all()] == ["Local", "new"]
+    assert memory_keyring.items == {("flowdesk", "new"): "pw-1"}
+    # a second profile may not take a name in use; the built-in one stays
+    dialog.new_profile()
+    dialog.name.setText("new")
+    dialog.location.setText("/tmp/other.db")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.error.text() == "A profile named 'new' already exists."
+    dialog.list.setCurrentItem(dialog.list.item(0))
+    assert not dialog.remove_button.isEnabled()
+    dialog.list.setCurrentItem(next(dialog.list.item(i) for i in range(dialog.list.count())
+                                    if dialog.list.item(i).text() == "new"))
+    qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+    assert [p.name for p in book.all()] == ["Local"]
+    assert memory_keyring.items == {}
