@@ -7,6 +7,7 @@ errors are turned into the same shape, so clients read one field.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("flowdesk.server")
 
 
 class ErrorBody(BaseModel):
@@ -54,6 +57,13 @@ def install(app: FastAPI) -> None:
                      "field": ".".join(str(p) for p in e.get("loc", ()))} for e in errors]
         return JSONResponse({"detail": _sentence(errors), "problems": problems},
                             status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s while answering a request", type(exc).__name__,
+                  exc_info=exc)
+        return JSONResponse({"detail": "the server failed unexpectedly; its log says why"},
+                            status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

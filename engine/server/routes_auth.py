@@ -104,7 +104,11 @@ def change_password(body: ChangePasswordBody, request: Request,
                     caller: CallerDep) -> Response:
     """Change your own password; every session of yours (this one too) is revoked."""
     state = request.app.state.flowdesk
+    wait = state.throttle.retry_after(caller.name, caller.address)
+    if wait is not None:
+        raise _locked(wait)
     if authenticate(state.engine, caller.name, body.current_password) is None:
+        state.throttle.failure(caller.name, caller.address)
         raise HTTPException(400, "the current password is wrong")
     try:
         set_password(state.engine, caller.name, body.new_password)
