@@ -131,12 +131,12 @@ class Worker:
             raise WorkerError(f"the lease must last at least 1 second, not {lease_s:g}")
         from engine.executor import configure_lease
 
-        configure_lease(lease_s)
+        self.owner = worker_owner(host)
+        configure_lease(lease_s)  # the executor's heartbeat renews claims for this long
         self.store = store
         self.concurrency = concurrency
         self.lease_s = lease_s
         self.poll_s = poll_s
-        self.owner = worker_owner(host)
         self.stop = threading.Event()       # graceful stop: pause runs, release leases
         self.finished: Counter[str] = Counter()  # end states of runs this worker drove
         self._wake = threading.Event()
