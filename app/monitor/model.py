@@ -151,11 +151,12 @@ class RunListModel(QAbstractTableModel):
         unknown = False
         changed: set[int] = set()
         for ev in batch:
+            if ev["type"] != "run_status":
+                continue
             row = self.row_of.get(ev["run_id"])
             if row is None:
+                # a new run, or one that now matches the filters: look at the newest
                 unknown = True
-                continue
-            if ev["type"] != "run_status":
                 continue
             run = self.rows[row]
             data = ev.get("data") or {}

@@ -193,3 +193,19 @@ def test_ten_thousand_runs_are_fetched_lazily_and_filtered(window, qtbot) -> Non
                      pos=monitor.table.visualRect(model.index(0, 0)).center())
     qtbot.waitUntil(lambda: monitor.run_id == first_id)
     assert monitor.run_info.text().startswith("<b>")
+
+
+def test_a_filtered_list_takes_in_runs_that_come_to_match(window, qtbot) -> None:  # noqa: ANN001
+    monitor = window.show_monitor()
+    monitor.status_filter.setCurrentIndex(monitor.status_filter.findData("failed"))
+    ok = _start(window, _flow([{"id": "start", "kind": "start"}, {"id": "end", "kind": "end"}],
+                              [("start", "end")], "fine"))
+    bad = _start(window, _flow([{"id": "start", "kind": "start"},
+                                {"id": "boom", "kind": "python", "config": {
+                                    "code": "raise ValueError('no')"}},
+                                {"id": "end", "kind": "end"}],
+                               [("start", "boom"), ("boom", "end")], "broken"))
+    qtbot.waitUntil(lambda: bad in monitor.model.row_of, timeout=20000)
+    qtbot.waitUntil(lambda: window.bridge.active_count() == 0, timeout=20000)
+    assert ok not in monitor.model.row_of
+    assert [r["status"] for r in monitor.model.rows] == ["failed"]
