@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -223,6 +224,36 @@ class ServerClient:
                 return None
             return response.json()
         raise AssertionError("unreachable")
+
+    @contextmanager
+    def event_stream(self, path: str, *, params: dict[str, Any] | None = None,
+                     last_event_id: int | None = None,
+                     read_timeout: float = 45.0) -> Iterator[httpx.Response]:
+        """An open server-sent-events response (one refresh-and-retry on 401).
+
+        ``read_timeout`` is longer than the server's 15 s keep-alive, so a
+        silent, dead connection is noticed and the caller can reconnect.
+        """
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {self._access_token()}",
+                       "Accept": "text/event-stream"}
+            if last_event_id is not None:
+                headers["Last-Event-ID"] = str(last_event_id)
+            try:
+                with self._http.stream("GET", self.api + path, headers=headers, params=params,
+                                       timeout=httpx.Timeout(15.0, read=read_timeout)
+                                       ) as resp:
+                    if resp.status_code == 401 and attempt == 1:
+                        with self._lock:
+                            self._access = None
+                        continue
+                    if resp.status_code >= 400:
+                        resp.read()
+                        self._raise_for(resp)
+                    yield resp
+                    return
+            except httpx.HTTPError as exc:
+                raise ClientError(f"the event stream from {self.url} broke: {exc}") from None
 
     def stream_lines(self, path: str, **kwargs: Any) -> Iterator[str]:
         """The lines of a streaming response (server-sent events)."""
