@@ -59,8 +59,11 @@ class Canvas:
 
     def __init__(self, qtbot, flow: Flow | None = None, size: tuple[int, int] = (1100, 600)):
         self.document = FlowDocument(flow if flow is not None else example_flow())
-        self.scene = FlowScene(self.document, self.document)
+        self.scene = FlowScene(self.document)
         self.view = FlowView(self.scene)
+        # The view owns the scene: a scene owned by the document could be deleted with
+        # it while the view still paints (a crash seen when the test's objects were freed).
+        self.scene.setParent(self.view)
         qtbot.addWidget(self.view)
         self.view.resize(*size)
         self.view.show()
@@ -68,6 +71,12 @@ class Canvas:
         self.view.zoom_reset()
         self.view.centerOn(400, 0)
         self.qtbot = qtbot
+        # qtbot holds widgets only weakly. Keep this canvas alive until the test ends:
+        # otherwise a garbage collection (e.g. of the cycle pytest.raises makes) can free
+        # the view while it is painting, which crashes.
+        if not hasattr(qtbot, "_flowdesk_canvases"):
+            qtbot._flowdesk_canvases = []
+        qtbot._flowdesk_canvases.append(self)
 
     def activate(self) -> None:
         """Make the view the active window with focus, so QAction shortcuts fire."""
