@@ -152,3 +152,20 @@ def test_restore_a_sqlite_backup_into_an_open_postgres_profile(window, qtbot, tm
     # the store keeps working: a new run gets the next ids, the monitor follows it
     later = _run(window, qtbot, inputs={"who": "again"})
     qtbot.waitUntil(lambda: later in monitor.model.row_of, timeout=10000)
+
+
+def test_schedule_dialog_gives_the_schedule(qtbot, window) -> None:  # noqa: ANN001
+    from app.backup_actions import ScheduleDialog
+
+    dialog = ScheduleDialog(BackupSchedule(), window)
+    qtbot.addWidget(dialog)
+    assert not dialog.enabled.isChecked() and dialog.interval.value() == 60
+    assert dialog.folder.placeholderText().endswith("backups")
+    dialog.enabled.setChecked(True)
+    dialog.interval.setValue(15)
+    dialog.keep.setValue(3)
+    dialog.folder.setText("/srv/flowdesk-backups")
+    assert dialog.schedule() == BackupSchedule(True, 15, 3, "/srv/flowdesk-backups")
+    window.settings.set_backup_schedule(dialog.schedule())
+    assert window.settings.backup_schedule() == BackupSchedule(True, 15, 3,
+                                                               "/srv/flowdesk-backups")
