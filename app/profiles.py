@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 KEYRING_SERVICE = "flowdesk"
 DEFAULT_PROFILE = "Local"
-PROFILE_TYPES = ("sqlite", "postgresql")  # "server" comes with the server work
+PROFILE_TYPES = ("sqlite", "postgresql", "server")  # server: app/remote.py
 
 
 class ProfileError(ValueError):
@@ -57,6 +57,8 @@ class Profile:
     def describe(self) -> str:
         from engine.store import describe
 
+        if self.type == "server":
+            return self.url
         return describe(self.store_url())
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +91,11 @@ def make_profile(name: str, type_: str, location: str) -> tuple[Profile, str | N
     from engine.store import describe
 
     location = location.strip()
+    if type_ == "server":
+        from app.remote import split_profile_url
+
+        split_profile_url(location)
+        return Profile(name, "server", location), None
     if type_ == "sqlite":
         if not location:
             raise ProfileError("A SQLite profile needs the path of its database file.")
@@ -218,6 +225,10 @@ class LocalConnection(Connection):
 
 
 def open_connection(profile: Profile) -> Connection:
+    if profile.type == "server":
+        from app.remote import RemoteConnection
+
+        return RemoteConnection(profile)
     if profile.type in PROFILE_TYPES:
         return LocalConnection(profile)
     raise ProfileError(f"Profiles of type '{profile.type}' are not supported yet.")
