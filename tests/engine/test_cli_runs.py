@@ -268,3 +268,40 @@ def test_ctrl_c_cancels_the_run_and_kills_its_command(tmp_path: Path, sqlite_url
     assert doc["status"] == "cancelled" and doc["nodes"]["w"]["status"] == "cancelled"
     assert not marker.exists()
     store.close()
+
+
+@pytest.mark.parametrize(("expr", "message"), [
+    ("{{ 1 / 0 }}", "node 'calc' failed: ZeroDivisionError: division by zero in '1 / 0'"),
+    ("{{ 'a' + 1 }}", "node 'calc' failed: TypeError: can only concatenate str (not \"int\") "
+                      "to str in \"'a' + 1\""),
+    ("{{ vars.nope.deeper }}", "node 'calc' failed: undefined name 'nope' in "
+                               "'vars.nope.deeper'"),
+])
+def test_expression_errors_at_run_time(tmp_path: Path, sqlite_url: str, capsys, expr: str,
+                                       message: str) -> None:
+    f = flow([start(), setv("calc", x=expr), end()], ["start>calc", "calc>end"])
+    assert main(["run", _file(tmp_path, f), "--store", sqlite_url]) == 1
+    out = capsys.readouterr().out
+    assert f"  error: {message}" in out.splitlines()
+
+
+def test_wrong_node_or_run_in_commands_is_one_sentence(tmp_path: Path, sqlite_url: str,
+                                                       capsys) -> None:
+    f = flow([start(), node("ask", "approval", config={"prompt": "?"}), end()],
+             ["start>ask", "ask>end"])
+    assert main(["run", _file(tmp_path, f), "--store", sqlite_url, "--json"]) == 3
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["approve", run_id, "nosuch", "--store", sqlite_url]) == 2
+    assert capsys.readouterr().err.strip() == f"error: run '{run_id}' has no node 'nosuch'"
+    assert main(["approve", "feedbeef", "ask", "--store", sqlite_url]) == 2
+    assert capsys.readouterr().err.strip() == "error: no run with id 'feedbeef'"
+    assert main(["cancel", run_id, "--node", "nosuch", "--store", sqlite_url]) == 1
+    assert capsys.readouterr().err.strip() == f"error: run '{run_id}' has no node 'nosuch'"
+    assert main(["cancel", run_id, "--node", "start", "--store", sqlite_url]) == 1
+    assert capsys.readouterr().err.strip() == "error: node 'start' has already succeeded"
+    assert main(["runs", "--limit", "0", "--store", sqlite_url]) == 2
+    assert capsys.readouterr().err.strip() == "error: --limit must be at least 1"
+    assert main(["resume", "feedbeef", "--store", sqlite_url]) == 2
+    assert capsys.readouterr().err.strip() == "error: no run with id 'feedbeef'"
+    # nothing was lost: the run still waits for its approval
+    assert RunStore.open(sqlite_url).get_run(run_id)["nodes"]["ask"]["status"] == "waiting"
