@@ -30,9 +30,9 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.auth import audit
-from engine.auth.users import AuthError, User, get_user
+from engine.auth.users import AuthError, User, get_user, user_from_row
 from engine.store import write_transaction
-from engine.store.schema import refresh_tokens, revoked_tokens, settings
+from engine.store.schema import refresh_tokens, revoked_tokens, settings, users
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "at+jwt"
@@ -202,12 +202,16 @@ class TokenService:
     def authenticate(self, token: str) -> tuple[User, dict[str, Any]]:
         """The signed-in user behind an access token, also checking revocation in the store."""
         claims = self.decode_access(token)
+        # One round trip: the user and whether this token's jti is revoked.
+        query = (select(users, revoked_tokens.c.jti.label("revoked_jti"))
+                 .select_from(users.outerjoin(revoked_tokens,
+                                              revoked_tokens.c.jti == claims["jti"]))
+                 .where(users.c.username == claims["sub"]))
         with self.engine.connect() as conn:
-            revoked = conn.execute(select(revoked_tokens.c.jti)
-                                   .where(revoked_tokens.c.jti == claims["jti"])).first()
-        if revoked:
+            row = conn.execute(query).first()
+        if row is not None and row.revoked_jti is not None:
             raise AuthError("the access token has been revoked")
-        user = get_user(self.engine, claims["sub"])
+        user = user_from_row(row) if row is not None else None
         if user is None or user.disabled:
             raise AuthError("the access token's user no longer exists")
         if user.tokens_valid_after and claims["iat"] < int(user.tokens_valid_after):

@@ -70,7 +70,7 @@ def check_password(password: str) -> str:
     return password
 
 
-def _user(row: object) -> User:
+def user_from_row(row: object) -> User:
     m = row._mapping  # type: ignore[attr-defined]
     return User(m["username"], tuple(m["roles"] or ()), bool(m["disabled"]),
                 m["tokens_valid_after"])
@@ -96,7 +96,7 @@ def add_user(engine: Engine, name: str, password: str, roles: list[str]) -> User
 def get_user(engine: Engine, name: str) -> User | None:
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.username == name)).first()
-    return _user(row) if row else None
+    return user_from_row(row) if row else None
 
 
 def require_user(engine: Engine, name: str) -> User:
@@ -108,7 +108,7 @@ def require_user(engine: Engine, name: str) -> User:
 
 def list_users(engine: Engine) -> list[User]:
     with engine.connect() as conn:
-        return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+        return [user_from_row(r) for r in conn.execute(select(users).order_by(users.c.username))]
 
 
 def count_users(engine: Engine) -> int:
@@ -165,7 +165,7 @@ def authenticate(engine: Engine, name: str, password: str) -> User | None:
     ok, rehash = verify_password(stored, password)
     if not ok or row is None:
         return None
-    user = _user(row)
+    user = user_from_row(row)
     if user.disabled:
         return None
     if rehash:
