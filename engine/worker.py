@@ -13,7 +13,8 @@ decided by a single process and durable timers fire once.
 A run is claimable when it is not finished, not a subflow's child (its parent
 re-attaches to it), and either unowned and meant for workers (detached, or
 already started by someone who let go of it) or owned by someone whose lease
-has expired. A run that ``flowdesk run`` has just created but not yet claimed
+has expired, or by a process of this machine that is gone (a dead process id is
+certain, so there is no need to wait for its lease). A run that ``flowdesk run`` has just created but not yet claimed
 (unowned, not detached, never started) is never taken. A waiting run is
 claimed only when something can move it on: a decided approval or a node
 cancel request in it or in a child run.
@@ -43,7 +44,7 @@ from engine.store import write_transaction
 from engine.store.schema import node_states, runs
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_LEASE_S", "Worker", "WorkerError", "claim_runs",
-           "worker_owner"]
+           "dead_local_owners", "worker_owner"]
 
 DEFAULT_CONCURRENCY = 4
 DEFAULT_LEASE_S = 30.0
@@ -89,15 +90,43 @@ def _can_go_on(run_id: Any) -> Any:
                exists(in_child), exists(finished_child))
 
 
+def dead_local_owners(store: RunStore, now: float | None = None) -> list[str]:
+    """Unfinished runs owned by a process of this machine that is gone, lease or not.
+
+    On one machine a dead process id is certain, so its runs need not wait for the
+    lease to run out (``flowdesk resume`` decides the same way).
+    """
+    now = time.time() if now is None else now
+    q = (select(runs.c.id, runs.c.owner, runs.c.lease_until)
+         .where(runs.c.status.in_(("pending", "running", "waiting")),
+                runs.c.parent_run_id.is_(None),
+                runs.c.owner.like(f"{_like_escape(socket.gethostname())}:%", escape="\\"),
+                runs.c.lease_until >= now))
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [r.id for r in rows if not owner_alive(r.owner, r.lease_until, now)]
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def claim_runs(store: RunStore, owner: str, limit: int, *, lease_s: float,
-               now: float | None = None, skip: frozenset[str] = frozenset()) -> list[str]:
-    """Claim up to ``limit`` runs for ``owner`` in one transaction; their ids, oldest first."""
+               now: float | None = None, skip: frozenset[str] = frozenset(),
+               orphans: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Claim up to ``limit`` runs for ``owner`` in one transaction; their ids, oldest first.
+
+    ``orphans`` are runs whose owner is known to be gone although its lease has not
+    run out (see :func:`dead_local_owners`); they are checked again under the lock.
+    """
     if limit < 1:
         return []
     now = time.time() if now is None else now
     meant_for_workers = and_(runs.c.owner.is_(None),
                              or_(runs.c.detached.is_(True), runs.c.started_at.isnot(None)))
     lease_gone = and_(runs.c.owner.isnot(None), runs.c.lease_until < now)
+    if orphans:
+        lease_gone = or_(lease_gone, runs.c.id.in_(list(orphans)))
     q = (select(runs.c.id, runs.c.owner, runs.c.lease_until)
          .where(runs.c.parent_run_id.is_(None),
                 or_(runs.c.status.in_(("pending", "running")),
@@ -132,6 +161,9 @@ class Worker:
         from engine.executor import configure_lease
 
         self.owner = worker_owner(host)
+        # Process ids tell whether an owner on this machine lives, unless this worker
+        # was given a host name of its own (it may not share our process-id namespace).
+        self._local = self.owner.partition(":")[0] == socket.gethostname()
         configure_lease(lease_s)  # the executor's heartbeat renews claims for this long
         self.store = store
         self.concurrency = concurrency
@@ -156,8 +188,10 @@ class Worker:
                 claimed: list[str] = []
                 if free > 0:
                     try:
+                        orphans = dead_local_owners(self.store) if self._local else []
                         claimed = claim_runs(self.store, self.owner, free,
-                                             lease_s=self.lease_s, skip=self._skipped())
+                                             lease_s=self.lease_s, skip=self._skipped(),
+                                             orphans=orphans)
                         if store_down:
                             log.info("the store answers again")
                             store_down = False

@@ -232,6 +232,33 @@ def test_graceful_stop_hands_runs_over_at_once(tmp_path: Path, stores: Callable[
                                                                        "succeeded"]
 
 
+def test_a_killed_worker_on_this_machine_is_replaced_at_once(
+        tmp_path: Path, stores: Callable[[str], RunStore], sqlite_url: str) -> None:
+    """On one machine a dead process id is certain: no need to wait for its 60 s lease."""
+    log = tmp_path / "effects.log"
+    gate = tmp_path / "gate"
+    store = stores(sqlite_url)
+    ids = _enqueue(store, fanout_flow(log, width=2, sleep=0, gate=gate), 2)
+    first = WorkerProcess(sqlite_url, tmp_path, lease_s=60, concurrency=2)
+    try:
+        wait_until(lambda: len(executions(log)) == 4, 60)
+        first.kill()
+    finally:
+        first.close()
+    assert all(store.run_row(r)["lease_until"] > time.time() + 30 for r in ids)
+    gate.touch()
+    second = WorkerProcess(sqlite_url, tmp_path, lease_s=60, once=True)
+    try:
+        assert second.wait(60) == 0, second.text()
+    finally:
+        second.close()
+    assert "2 runs done (2 succeeded)" in second.text()
+    for run_id in ids:
+        for n in ("n1", "n2"):
+            assert [(a["status"], a["worker"]) for a in store.attempts(run_id, n)] == [
+                ("interrupted", first.owner), ("succeeded", second.owner)]
+
+
 def test_a_delay_fires_once_across_a_worker_kill(tmp_path: Path, stores: Callable[[str], RunStore], pg_url: str) -> None:
     log = tmp_path / "effects.log"
     f = flow([start(), delay("nap", 4), effect("after", log, 0), end()],
