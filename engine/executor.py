@@ -22,6 +22,7 @@ renewed every 10 s) lets ``resume`` take over runs whose process is gone.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections import deque
@@ -271,8 +272,13 @@ class RunExecution:
                 out = render(cfg.get("outputs", {}), st.scope)
             else:
                 out = None
+            if out:
+                _check_json(out)
         except ExpressionError as exc:
             st.fail(n, str(exc), now)
+            return
+        except NodeFailed as exc:
+            st.fail(n, exc.message, now)
             return
         st.succeed(n, out, now)
 
@@ -341,6 +347,8 @@ class RunExecution:
                     log=lambda stream, text: st.log(n.id, seq, stream, text))
                 coro = impl.execute(ctx)
             value = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+            if not isinstance(value, (_ChildWaiting, _ChildPaused)):
+                _check_json(value)
             return ("ok", value, None)
         except NodeFailed as exc:
             return ("fail", exc.message, exc.output)
@@ -472,6 +480,14 @@ class RunExecution:
                 ).values(owner=None, lease_until=None))
         except Exception:  # noqa: BLE001 - the lease expires anyway
             pass
+
+
+def _check_json(value: Any) -> None:
+    """An output must be JSON: it is stored, and later nodes read it."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise NodeFailed(f"the node's output is not JSON ({exc})") from None
 
 
 def _snapshot(scope: dict[str, Any]) -> dict[str, Any]:

@@ -340,3 +340,11 @@ def test_python_code_is_never_rendered(store: RunStore) -> None:
     _, status, doc = run(store, f)
     assert status == "succeeded", doc["error"]
     assert doc["outputs"] == {"r": "{{ not a template }}5"}
+
+
+def test_an_output_that_is_not_json_fails_the_node_not_the_engine(store: RunStore) -> None:
+    f = flow([start(), setv("odd", x="{{ float('nan') }}"), end()], ["start>odd", "odd>end"])
+    _, status, doc = run(store, f)
+    assert status == "failed"
+    assert doc["error"].startswith("node 'odd' failed: the node's output is not JSON (Out of "
+                                   "range float values are not JSON compliant")
