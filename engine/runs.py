@@ -390,10 +390,13 @@ class RunStore:
                 cancel_requested=True, updated_at=now))
             if owner_alive(run.owner, run.lease_until, now):
                 return
-            self._cancel_now(conn, run_id, now)
+            insert_events(conn, self._cancel_now(conn, run_id, now))
 
-    def _cancel_now(self, conn: Connection, run_id: str, now: float) -> None:
-        """Mark an unowned run and its unfinished nodes (and child runs) cancelled."""
+    def _cancel_now(self, conn: Connection, run_id: str, now: float) -> list[dict[str, Any]]:
+        """Mark an unowned run and its unfinished nodes (and child runs) cancelled.
+
+        Returns the events to append; the caller appends them last (see insert_events).
+        """
         evs: list[dict[str, Any]] = []
         open_nodes = conn.execute(select(node_states.c.node_id, node_states.c.attempts).where(
             node_states.c.run_id == run_id,
@@ -415,9 +418,9 @@ class RunStore:
                                                      "error": "cancelled"}, ts=now))
         children = conn.execute(select(runs.c.id).where(
             runs.c.parent_run_id == run_id, runs.c.status.notin_(tuple(TERMINAL_RUN)))).all()
-        insert_events(conn, evs)
         for child in children:
-            self._cancel_now(conn, child.id, now)
+            evs.extend(self._cancel_now(conn, child.id, now))
+        return evs
 
     def decide_approval(self, run_id: str, node_id: str, approved: bool, by: str,
                         comment: str | None = None) -> None:
