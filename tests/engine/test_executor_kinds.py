@@ -345,3 +345,21 @@ def test_cancelling_a_subflow_node_cancels_its_child_run(store: RunStore,
     assert statuses(store.get_run(run_id))["call"] == "cancelled"
     wait_for(lambda: store.get_run(kid)["status"] == "cancelled")
     assert statuses(store.get_run(kid))["nap"] == "cancelled"
+
+
+def test_cancelling_a_waiting_parent_cancels_its_waiting_child(store: RunStore,
+                                                              tmp_path: Path) -> None:
+    child = flow([start(), node("ask", "approval", config={"prompt": "ok?"}), end()],
+                 ["start>ask", "ask>end"], name="kid")
+    _write(tmp_path / "kid.flow.json", child)
+    parent = flow([start(), node("call", "subflow", config={"flow": "kid.flow.json"}), end()],
+                  ["start>call", "call>end"], name="dad")
+    src = _write(tmp_path / "dad.flow.json", parent)
+    run_id, status, doc = run(store, parent, source=str(src))
+    assert status == "waiting"
+    kid = doc["nodes"]["call"]["output"]["child_run_id"]
+    store.request_cancel(run_id)
+    assert store.get_run(run_id)["status"] == "cancelled"
+    assert store.get_run(kid)["status"] == "cancelled"
+    assert statuses(store.get_run(kid))["ask"] == "cancelled"
+    assert store.pending_approvals() == []
