@@ -5,7 +5,8 @@ attacker gains nothing by spreading guesses over servers. After ``threshold``
 consecutive failures (5 by default, at most 10) a key is locked for 1 s,
 doubling with each further failure up to 30 s; while it is locked every login
 for it is refused with 429 and a ``Retry-After`` — the right password too. A
-successful login clears the counts of its user and its address.
+successful login clears the counts of its user and its address; counts not
+touched for a day are forgotten.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from engine.store import write_transaction
 from engine.store.schema import login_failures
 
 MAX_LOCK_S = 30
+STALE_S = 24 * 3600  # failures older than this no longer count
 
 
 def _keys(username: str, address: str | None) -> list[str]:
@@ -56,6 +58,11 @@ class LoginThrottle:
     def failure(self, username: str, address: str | None) -> int | None:
         """Count one failure for the user and the address; the lock it causes, if any."""
         now = time.time()
+        with write_transaction(self.engine) as conn:  # forget stale counts (bounded table)
+            conn.execute(delete(login_failures).where(
+                login_failures.c.updated_at < now - STALE_S,
+                (login_failures.c.locked_until.is_(None))
+                | (login_failures.c.locked_until < now)))
         for key in _keys(username, address):
             for _try in range(3):
                 try:
