@@ -160,8 +160,8 @@ class RunExecution:
                     return self.finish()
                 if self.stop is not None and self.stop.is_set():
                     return await self.pause()
-                if not (st.ready or self.tasks or st.timers or self.slot_queue
-                        or self.completed):
+                if not (st.ready or self.tasks or self.slot_queue or self.completed
+                        or st.has_timers()):
                     return self.wait_state()
                 if st.ready or self.completed:
                     await asyncio.sleep(0)

@@ -555,8 +555,18 @@ class RunState:
                 due.append(nid)
         return due
 
+    def _timer_live(self, node_id: str) -> bool:
+        n = self.nodes[node_id]
+        return n.status == "running" and n.task is None
+
     def next_timer(self) -> float | None:
+        """The earliest due time of a timer that still matters (cancelled ones are dropped)."""
+        while self.timers and not self._timer_live(self.timers[0][2]):
+            heapq.heappop(self.timers)
         return self.timers[0][0] if self.timers else None
+
+    def has_timers(self) -> bool:
+        return any(self._timer_live(nid) for _, _, nid in self.timers)
 
 
 def _truthy(source: str, scope: dict[str, Any]) -> bool:

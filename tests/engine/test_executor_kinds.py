@@ -363,3 +363,14 @@ def test_cancelling_a_waiting_parent_cancels_its_waiting_child(store: RunStore,
     assert store.get_run(kid)["status"] == "cancelled"
     assert statuses(store.get_run(kid))["ask"] == "cancelled"
     assert store.pending_approvals() == []
+
+
+def test_a_cancelled_delay_does_not_keep_a_waiting_run_busy(store: RunStore) -> None:
+    f = flow([start(), node("ask", "approval", config={"prompt": "?"}), delay("d", 60),
+              end("e1"), end("e2")], ["start>ask", "start>d", "ask>e1", "d>e2"])
+    run_id = store.create_run(f, {})
+    bg = Background(store, run_id)
+    wait_for(lambda: store.get_run(run_id)["nodes"]["d"]["status"] == "running")
+    store.request_cancel(run_id, "d")
+    assert bg.join(timeout=20) == "waiting"
+    assert statuses(store.get_run(run_id))["d"] == "cancelled"
