@@ -23,6 +23,9 @@ def register(sub: Any) -> None:
                         "(comma-separated; default: none)")
     p.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
                    help="largest request body accepted (default 1 MiB)")
+    p.add_argument("--rotate-key", action="store_true",
+                   help="make a new token-signing key current in the store, then exit "
+                        "(tokens signed with the old key stay valid until they expire)")
     p.set_defaults(handler=serve_cmd)
 
 
@@ -38,6 +41,8 @@ def serve_cmd(args: argparse.Namespace) -> int:
     if args.worker_threads < 1:
         raise CliError("--worker-threads must be at least 1")
     url = resolve_url(args.store)
+    if args.rotate_key:
+        return rotate_key(url)
     try:
         app = create_app(url, worker=not args.no_worker, max_body_bytes=args.max_body,
                          worker_threads=args.worker_threads)
@@ -52,3 +57,22 @@ def serve_cmd(args: argparse.Namespace) -> int:
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 2
+
+
+def rotate_key(url: str) -> int:
+    import os
+
+    from engine.auth.tokens import rotate_signing_key
+    from engine.store import StoreError, open_engine
+
+    if os.environ.get("FLOWDESK_JWT_SECRET"):
+        raise CliError("FLOWDESK_JWT_SECRET is set, so the key in the store is not used: "
+                       "rotate by changing the secret on every server")
+    try:
+        engine = open_engine(url)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    kid = rotate_signing_key(engine)
+    engine.dispose()
+    print(f"the new signing key {kid} is current; servers pick it up within a minute")
+    return 0

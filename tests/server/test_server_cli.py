@@ -137,3 +137,21 @@ def test_serve_refuses_a_short_jwt_secret(sqlite_url: str) -> None:
     assert "FLOWDESK_JWT_SECRET must be at least 32 bytes" in r.stderr
     r = flowdesk("serve", "--port", "70000", "--store", sqlite_url)
     assert r.returncode == 2 and "--port" in r.stderr
+
+
+def test_serve_rotate_key(sqlite_url: str) -> None:
+    from engine.auth.tokens import load_signing_keys
+
+    engine = open_engine(sqlite_url)
+    try:
+        before = load_signing_keys(engine).current
+        r = flowdesk("serve", "--rotate-key", "--store", sqlite_url)
+        assert r.returncode == 0, r.stderr
+        after = load_signing_keys(engine)
+        assert after.current != before and before in after.keys
+        assert after.current in r.stdout
+        r = flowdesk("serve", "--rotate-key", "--store", sqlite_url,
+                     env={"FLOWDESK_JWT_SECRET": "x" * 40})
+        assert r.returncode == 2 and "FLOWDESK_JWT_SECRET is set" in r.stderr
+    finally:
+        engine.dispose()
