@@ -97,6 +97,8 @@ class EngineBridge(QObject):
     # -- executing runs --------------------------------------------------------
     def execute(self, run_id: str) -> None:
         """Execute ``run_id`` in its own thread; progress arrives through :attr:`events`."""
+        if not getattr(self.store, "runs_locally", True):
+            return  # a server's store: the server executes its runs
         stop = threading.Event()
         thread = threading.Thread(target=self._execute, args=(run_id, stop),
                                   name=f"{THREAD_PREFIX}run-{run_id[:8]}", daemon=True)

@@ -86,6 +86,9 @@ class MainWindow(QMainWindow):
         from app.backup_actions import BackupActions
 
         self.backup: BackupActions = BackupActions(self)
+        from app.remote import RemoteActions
+
+        self.remote = RemoteActions(self)
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -256,6 +259,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.backup.restore_action)
         file_menu.addSeparator()
         file_menu.addAction(self.profiles_action)
+        for action in self.remote.all():
+            file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -323,6 +328,8 @@ class MainWindow(QMainWindow):
     def _show_connection(self) -> None:
         self.connection_label.setText(self.connection.describe() if self.connection
                                       else "connecting…")
+        if getattr(self, "remote", None) is not None:
+            self.remote.connection_changed()
 
     def _engine_state(self, active: int) -> None:
         self.engine_label.setText("engine: idle" if active == 0 else

@@ -404,6 +404,11 @@ class RunMonitor(QMainWindow):
         waiting_here = node_status == "waiting" and self.inspector.node_id is not None
         self.approve_action.setEnabled(waiting_here)
         self.reject_action.setEnabled(waiting_here)
+        refusal = getattr(self.store, "refusal", None)
+        if callable(refusal):  # a server's store: the user's role limits the actions
+            from app.remote import restrict_monitor
+
+            restrict_monitor(self, refusal)
 
     def _do(self, what: str, fn: Any) -> bool:
         try:

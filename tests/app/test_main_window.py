@@ -28,7 +28,8 @@ def test_menus_and_shortcuts(window: MainWindow) -> None:
     file_items = [t for t, _ in _menu(window, "File")]
     assert file_items == ["New", "Open…", "Open Recent", "Save", "Save As…", "Revert",
                           "Export Image…", "Backup…", "Restore…", "Connection profiles…",
-                          "Quit"]
+                          "Connect to server…", "Open deployed flow…", "Deploy to server",
+                          "Log out", "Quit"]
     run = dict(_menu(window, "Run"))
     assert run["Run"] == "F5" and run["Show monitor"] == "Ctrl+M"
     assert "Validate" in run and "Cancel run" in run
