@@ -93,6 +93,8 @@ def create_app(store_url: str | None = None, *, worker: bool = True,
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if state.worker is not None:
+            state.worker.take_over_orphans()
         yield
         state.closing.set()  # type: ignore[attr-defined]
         if state.worker is not None:

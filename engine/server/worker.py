@@ -67,6 +67,26 @@ class EmbeddedWorker:
                 return
             current, status = parent, execute_run(self.store, parent, stop=self.stop)
 
+    def take_over_orphans(self) -> list[str]:
+        """Submit the unfinished, non-detached top-level runs whose owner is gone.
+
+        Called when the server starts, so runs cut off by a crash (of this server or of
+        a ``flowdesk run``) continue; detached runs are left to ``flowdesk worker``.
+        """
+        from engine.runs import owner_alive
+
+        taken = []
+        for run in self.store.unfinished_runs():
+            if run["detached"] or run["parent_run_id"]:
+                continue
+            if owner_alive(run["owner"], run["lease_until"]):
+                continue
+            self.submit(run["id"])
+            taken.append(run["id"])
+        if taken:
+            log.info("continuing %d run(s) whose process is gone", len(taken))
+        return taken
+
     def active(self) -> int:
         with self._lock:
             return len(self._active)

@@ -165,3 +165,27 @@ def test_without_a_worker_runs_are_only_enqueued(sqlite_url: str) -> None:
         assert doc["status"] == "pending" and doc["detached"] is True
     finally:
         live.stop()
+
+
+def test_a_starting_server_continues_runs_whose_process_is_gone(sqlite_url: str) -> None:
+    from engine.flowfile import flow_from_dict
+    from engine.runs import RunStore
+    from engine.store import open_engine
+
+    engine = open_engine(sqlite_url)
+    store = RunStore(engine)
+    orphan = store.create_run(flow_from_dict(hello_flow()), {"who": "again"})
+    queued = store.create_run(flow_from_dict(hello_flow()), {}, detached=True)
+    engine.dispose()
+    live = LiveServer(sqlite_url).start()
+    try:
+        live.add_user("vic", "viewer")
+        with live.as_user("vic") as vic:
+            deadline = time.monotonic() + 60
+            while vic.get(f"/runs/{orphan}").json()["status"] != "succeeded":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert vic.get(f"/runs/{orphan}").json()["outputs"] == {"said": "hello again\n"}
+            assert vic.get(f"/runs/{queued}").json()["status"] == "pending"  # for workers
+    finally:
+        live.stop()
