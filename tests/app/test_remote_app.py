@@ -1,0 +1,276 @@
+"""The app in remote mode against a real server over a socket (SQLite store), with pytest-qt."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import httpx
+import keyring
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+from remote_kit import HELLO, PASSWORD, LiveServer
+
+from app.credentials import TokenVault, service_for
+from app.login_dialog import LoginDialog
+from app.remote import RemoteConnection
+
+OK = QDialogButtonBox.StandardButton.Ok
+
+
+@pytest.fixture
+def live(sqlite_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(sqlite_url).start()
+    server.add_user("ada", "designer", "operator")
+    server.add_user("val", "viewer")
+    yield server
+    server.stop()
+
+
+def _fill_and_sign_in(qtbot, dialog: LoginDialog, url: str, user: str,  # noqa: ANN001
+                      password: str = PASSWORD) -> None:
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.url_edit.clear()
+    qtbot.keyClicks(dialog.url_edit, url)
+    dialog.user_edit.clear()
+    qtbot.keyClicks(dialog.user_edit, user)
+    dialog.password_edit.clear()
+    qtbot.keyClicks(dialog.password_edit, password)
+    qtbot.mouseClick(dialog.buttons.button(OK), Qt.MouseButton.LeftButton)
+
+
+def _sign_in(window, qtbot, live: LiveServer, user: str = "ada") -> RemoteConnection:  # noqa: ANN001
+    window.remote.connect_action.trigger()
+    dialog = window.remote.login_dialog
+    assert dialog is not None
+    _fill_and_sign_in(qtbot, dialog, live.url, user)
+    qtbot.waitUntil(lambda: isinstance(window.connection, RemoteConnection), timeout=20000)
+    return window.connection
+
+
+def _refresh_refused(live: LiveServer, token: str) -> bool:
+    r = httpx.post(f"{live.api}/auth/refresh", json={"refresh_token": token}, timeout=10)
+    return r.status_code == 401
+
+
+def _new_window(qtbot, settings):  # noqa: ANN001, ANN202
+    from app.mainwindow import MainWindow
+
+    win = MainWindow(settings, show_welcome=False)
+    qtbot.addWidget(win)
+    win.editor.ask_save_changes = lambda *_a: QMessageBox.StandardButton.Discard
+    win.show()
+    return win
+
+
+def test_login_dialog_signs_in_and_keeps_the_token_in_the_keyring(
+        qtbot, live: LiveServer, memory_keyring) -> None:  # noqa: ANN001
+    dialog = LoginDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _fill_and_sign_in(qtbot, dialog, live.url, "ada", "not the password")
+    qtbot.waitUntil(lambda: "wrong username or password" in dialog.status.text(),
+                    timeout=20000)
+    assert dialog.result() == 0 and dialog.client is None
+    assert memory_keyring.items == {}
+    with qtbot.waitSignal(dialog.accepted, timeout=20000):
+        _fill_and_sign_in(qtbot, dialog, live.url, "ada")
+    client = dialog.client
+    assert client is not None and dialog.remembered
+    assert client.username == "ada" and set(client.roles) == {"designer", "operator"}
+    stored = memory_keyring.items[(service_for(live.url), "ada")]
+    assert stored == client.refresh_token
+    assert dialog.password_edit.text() == ""
+    client.logout()
+    assert memory_keyring.items == {}
+    assert _refresh_refused(live, stored)
+    client.close()
+
+
+def test_plaintext_keyring_is_refused_and_session_only_offered(
+        qtbot, live: LiveServer, tmp_path) -> None:  # noqa: ANN001
+    from keyrings.alt.file import PlaintextKeyring
+
+    previous = keyring.get_keyring()
+    plain = PlaintextKeyring()
+    plain.file_path = str(tmp_path / "plain.cfg")  # type: ignore[misc]
+    keyring.set_keyring(plain)
+    try:
+        dialog = LoginDialog()
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert "plain file" in dialog.status.text()
+        assert dialog.session_only.isChecked() and not dialog.session_only.isEnabled()
+        with qtbot.waitSignal(dialog.accepted, timeout=20000):
+            _fill_and_sign_in(qtbot, dialog, live.url, "ada")
+        assert dialog.client is not None and not dialog.remembered
+        token = dialog.client.refresh_token
+        assert token
+        assert not (tmp_path / "plain.cfg").exists() or \
+            token not in (tmp_path / "plain.cfg").read_text()
+        dialog.client.logout()
+        dialog.client.close()
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.mark.skipif(os.environ.get("FLOWDESK_REAL_KEYRING") != "1",
+                    reason="needs a real Secret Service (tests/run.sh sets FLOWDESK_REAL_KEYRING=1)")
+def test_tokens_round_trip_through_the_real_secret_service(qtbot, live: LiveServer) -> None:  # noqa: ANN001
+    from app.credentials import keyring_problem
+
+    assert keyring_problem() is None, keyring_problem()
+    dialog = LoginDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with qtbot.waitSignal(dialog.accepted, timeout=20000):
+        _fill_and_sign_in(qtbot, dialog, live.url, "ada")
+    client = dialog.client
+    assert client is not None and dialog.remembered
+    vault = TokenVault(live.url, "ada")
+    assert vault.load() == client.refresh_token
+    client.me()
+    client._expires_at = 0  # force a silent refresh: the rotated token is stored
+    client.me()
+    assert vault.load() == client.refresh_token
+    old = client.refresh_token
+    client.logout()
+    assert vault.load() is None
+    assert _refresh_refused(live, old)
+    client.close()
+
+
+def test_sign_in_reconnect_on_restart_and_log_out(
+        qtbot, window, settings, live: LiveServer, memory_keyring) -> None:  # noqa: ANN001
+    conn = _sign_in(window, qtbot, live)
+    assert conn.username == "ada" and not conn.runs_locally
+    assert live.url in window.connection_label.text()
+    assert settings.current_profile() == conn.profile.name
+    assert memory_keyring.items[(service_for(live.url), "ada")] == conn.client.refresh_token
+    window.shutdown()
+    # a new main window resumes the session from the keyring, without a dialog
+    again = _new_window(qtbot, settings)
+    try:
+        assert isinstance(again.connection, RemoteConnection)
+        assert again.remote.login_dialog is None
+        assert again.connection.client.username == "ada"
+        token = memory_keyring.items[(service_for(live.url), "ada")]
+        assert token == again.connection.client.refresh_token
+        again.remote.logout_action.trigger()
+        assert memory_keyring.items == {}
+        assert not isinstance(again.connection, RemoteConnection)
+        assert "Logged out" in again.last_message
+        assert _refresh_refused(live, token)
+        assert not again.remote.deploy_action.isEnabled()
+    finally:
+        again.shutdown()
+
+
+def test_deploy_run_and_monitor_a_remote_run(qtbot, window, live: LiveServer) -> None:  # noqa: ANN001
+    from tests.app.test_run_from_editor import _accept_inputs
+
+    conn = _sign_in(window, qtbot, live)
+    assert window.open_file(str(HELLO))
+    # an undeployed flow is refused with one sentence
+    window.run_action.trigger()
+    _accept_inputs(window, qtbot)
+    qtbot.waitUntil(lambda: "not deployed on the server" in window.last_message)
+    assert conn.store.count_runs() == 0
+    window.remote.deploy_action.trigger()
+    assert window.last_message == "Deployed hello as version 1."
+    window.run_action.trigger()
+    dialog = window.runner.inputs_dialog
+    qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
+    dialog.widgets["who"].setText("Ada")
+    _accept_inputs(window, qtbot)
+    qtbot.waitUntil(lambda: window.runner.current_run is not None)
+    run_id = window.runner.current_run
+    # the run panel and the canvas follow the server's event stream
+    qtbot.waitUntil(lambda: window.run_panel.run_status == "succeeded", timeout=20000)
+    assert window.bridge.active_count() == 0  # the server ran it, not this app
+    qtbot.waitUntil(lambda: window.runner.node_states() == {
+        "start": "succeeded", "greet": "succeeded", "end": "succeeded"})
+    run = conn.store.get_run(run_id)
+    assert run["outputs"] == {"greeting": "Hello, Ada!"} and run["created_by"] == "ada"
+    monitor = window.show_monitor()
+    qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
+    monitor.select_run(run_id)
+    qtbot.waitUntil(lambda: monitor.run is not None and monitor.run["run_id"] == run_id
+                    and monitor.graph is not None, timeout=10000)
+    for node_id in ("start", "greet", "end"):
+        item = monitor.graph.scene.node_item(node_id)
+        qtbot.waitUntil(lambda i=item: bool(i.run_state) and i.run_state[0] == "succeeded")
+    assert monitor.again_action.isEnabled()
+    # File → Open deployed flow… lists it and opens the version in the designer
+    window.editor.new_flow()
+    window.remote.open_deployed_action.trigger()
+    flows = window.remote.flows_dialog
+    assert flows is not None
+    qtbot.waitUntil(flows.isVisible)
+    assert [flows.flows.item(i).text() for i in range(flows.flows.count())] == ["hello"]
+    assert flows.versions.item(0).text() == "version 1 by ada"
+    flows.buttons.button(QDialogButtonBox.StandardButton.Open).click()
+    qtbot.waitUntil(lambda: window.editor.flow.name == "hello")
+    assert [n.id for n in window.editor.flow.nodes] == ["start", "greet", "end"]
+    assert not window.editor.modified
+
+
+def test_a_viewer_sees_run_actions_disabled_with_the_reason(
+        qtbot, window, live: LiveServer) -> None:  # noqa: ANN001
+    from engine.client import ServerClient
+    from engine.flowfile import load_flow
+    from engine.remote_store import RemoteRunStore
+
+    ada = ServerClient(live.url)
+    ada.login("ada", PASSWORD)
+    store = RemoteRunStore(ada)
+    store.deploy(load_flow(HELLO))
+    run_id = store.create_run(load_flow(HELLO), {})
+    ada.close()
+    _sign_in(window, qtbot, live, "val")
+    assert not window.run_action.isEnabled()
+    assert "viewer" in window.run_action.toolTip()
+    assert "may not start runs" in window.run_action.toolTip()
+    assert not window.cancel_action.isEnabled()
+    assert not window.remote.deploy_action.isEnabled()
+    assert "may not deploy flows" in window.remote.deploy_action.toolTip()
+    monitor = window.show_monitor()
+    qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
+    monitor.select_run(run_id)
+    qtbot.waitUntil(lambda: monitor.run is not None and monitor.run["run_id"] == run_id,
+                    timeout=10000)
+    assert not monitor.again_action.isEnabled()
+    assert "may not start runs" in monitor.again_action.toolTip()
+    assert not monitor.retry_action.isEnabled()
+    assert "may not cancel, retry or approve" in monitor.cancel_action.toolTip()
+
+
+def test_a_revoked_session_opens_the_login_dialog_and_keeps_the_open_flow(
+        qtbot, window, live: LiveServer, memory_keyring) -> None:  # noqa: ANN001
+    conn = _sign_in(window, qtbot, live)
+    assert window.open_file(str(HELLO))
+    window.editor.flow.description = "edited, not saved"
+    before = window.editor.flow.to_dict()
+    # revoke the session on the server (as an admin or another logout would) and let
+    # the access token run out
+    with live.client(conn.client._access) as c:
+        r = c.post("/auth/logout", json={"refresh_token": conn.client.refresh_token})
+    assert r.status_code == 204
+    conn.client._expires_at = 0
+    window.remote.deploy_action.trigger()
+    assert "Cannot deploy" in window.last_message or "Signed out" in window.last_message
+    qtbot.waitUntil(lambda: window.remote.login_dialog is not None, timeout=10000)
+    dialog = window.remote.login_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    assert "session has ended" in dialog.status.text()
+    assert dialog.url_edit.text() == live.url and dialog.user_edit.text() == "ada"
+    assert window.editor.flow.to_dict() == before
+    assert memory_keyring.items == {}  # the dead token is gone from the keyring
+    _fill_and_sign_in(qtbot, dialog, live.url, "ada")
+    qtbot.waitUntil(lambda: window.remote.login_dialog is None, timeout=20000)
+    assert window.connection is conn  # the same connection carries on
+    assert window.editor.flow.to_dict() == before
+    window.remote.deploy_action.trigger()
+    assert window.last_message == "Deployed hello as version 1."
+    assert memory_keyring.items[(service_for(live.url), "ada")] == conn.client.refresh_token
