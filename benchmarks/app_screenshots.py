@@ -76,6 +76,7 @@ def main() -> None:
     monitor.select_run(failed)
     wait(app, lambda: monitor.run is not None and monitor.run["status"] == "failed")
     monitor.select_node("export")
+    wait(app, lambda: "disk is full" in monitor.inspector.error.text())
     for _ in range(20):
         app.processEvents()
     if monitor.graph is not None:
@@ -84,7 +85,8 @@ def main() -> None:
     monitor.grab().save(str(IMAGES / "app-monitor.png"))
     monitor.tabs.setCurrentWidget(monitor.timeline)
     monitor.select_run(done[1])
-    wait(app, lambda: monitor.run is not None and monitor.run["run_id"] == done[1])
+    wait(app, lambda: monitor.run is not None and monitor.run["run_id"] == done[1]
+         and bool(monitor.timeline.attempts))
     monitor.tabs.setCurrentWidget(monitor.timeline)
     for _ in range(20):
         app.processEvents()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.monitor.delegate import RunCellDelegate
 from app.monitor.inspector import NodeInspector
+from app.monitor.loader import DetailLoader
 from app.monitor.model import STATUSES, RunListModel
 from app.monitor.timeline import TimelineWidget
 from engine.errors import describe_exception
@@ -47,6 +48,7 @@ class RunMonitor(QMainWindow):
     """The run/monitor window of one connection (follow :meth:`set_bridge` on a switch)."""
 
     runSelected = Signal(str)
+    detailShown = Signal(str)       # the selected run's details are on screen (fresh)
     message = Signal(str)
 
     def __init__(self, bridge: EngineBridge, settings: AppSettings | None = None,
@@ -60,6 +62,9 @@ class RunMonitor(QMainWindow):
         self.run: dict[str, Any] | None = None
         self.flow: Flow | None = None
         self.last_message = ""
+        self._generation = 0
+        self.loader = DetailLoader(self)
+        self.loader.loaded.connect(self._loaded)
         self.model = RunListModel(bridge.store, self)
         self._build_filters()
         self._build_actions()
@@ -294,50 +299,54 @@ class RunMonitor(QMainWindow):
             self.select_node(ids[0])
 
     def _show_run(self, run_id: str) -> None:
+        """Select another run: its snapshot and states are read in the background."""
         self.run_id = run_id
+        self.run, self.flow = None, None
+        self._generation += 1
         self.inspector.clear()
-        try:
-            row = self.store.run_row(run_id)
-            self.flow = flow_from_dict(row["definition"])
-        except Exception as exc:  # noqa: BLE001 - one sentence in the status bar
-            self.say(f"Cannot show run {run_id}: {describe_exception(exc)}")
-            return
-        self._ensure_graph().show_flow(self.flow)
         self.runSelected.emit(run_id)
-        self.refresh_detail()
-        first = self._interesting_node()
-        if first:
-            self.select_node(first)
-
-    def _interesting_node(self) -> str | None:
-        """The node a person wants first: a failed one, a waiting one, else the first."""
-        nodes = (self.run or {}).get("nodes") or {}
-        for wanted in ("failed", "waiting", "running"):
-            for node_id, state in nodes.items():
-                if state.get("status") == wanted:
-                    return node_id
-        return self.flow.nodes[0].id if self.flow and self.flow.nodes else None
+        self.loader.request(self.store, run_id, None, True, self._generation)
+        self._update_actions()
 
     def refresh_detail(self) -> None:
-        """Re-read the selected run: states, inspector, timeline, actions."""
-        if self.run_id is None or self.flow is None:
+        """Read the selected run again: states, inspector, timeline, actions."""
+        if self.run_id is None:
             return
-        try:
-            self.run = self.store.get_run(self.run_id)
-            attempts = self.store.attempts(self.run_id)
-        except Exception as exc:  # noqa: BLE001 - the store may be restoring
-            self.say(f"Cannot read run {self.run_id}: {describe_exception(exc)}")
+        self.loader.request(self.store, self.run_id, self.inspector.node_id,
+                            self.flow is None, self._generation)
+
+    def _loaded(self, generation: int, payload: dict[str, Any]) -> None:
+        if generation != self._generation or payload.get("run_id") != self.run_id:
+            return  # an answer about a run no longer shown
+        if "error" in payload:
+            self.say(f"Cannot read run {self.run_id}: {payload['error']}")
             return
+        if "definition" in payload and self.flow is None:
+            try:
+                self.flow = flow_from_dict(payload["definition"])
+            except Exception as exc:  # noqa: BLE001
+                self.say(f"Cannot show run {self.run_id}: {describe_exception(exc)}")
+                return
+            self._ensure_graph().show_flow(self.flow)
+        if self.flow is None:
+            return
+        self.run = payload["run"]
+        attempts = payload["attempts"]
         now = time.time()
         nodes = self.run.get("nodes") or {}
         if self.graph is not None:
             self.graph.set_states(nodes, now)
         self.inspector.set_nodes(self.flow, nodes)
-        if self.inspector.node_id:
-            self._show_node(self.inspector.node_id, attempts)
+        node_id = payload.get("node_id")
+        if self.inspector.node_id in (None, node_id) and node_id:
+            mine = [a for a in attempts if a.get("node_id") == node_id]
+            self.inspector.show_node(self.flow, self.run, node_id, mine, payload["logs"])
+        elif self.inspector.node_id:
+            self.refresh_detail()  # the user picked another node meanwhile
         self.timeline.set_data([n.id for n in self.flow.nodes], attempts)
         self.run_info.setText(self._run_text(self.run))
         self._update_actions()
+        self.detailShown.emit(self.run_id)
 
     @staticmethod
     def _run_text(run: dict[str, Any]) -> str:
@@ -354,28 +363,16 @@ class RunMonitor(QMainWindow):
         return " ".join(parts)
 
     def select_node(self, node_id: str) -> None:
-        if not node_id or self.run_id is None or self.flow is None:
+        """Inspect ``node_id`` of the selected run (read in the background)."""
+        if not node_id or self.run_id is None:
             return
-        self._show_node(node_id, None)
+        self.inspector.node_id = node_id
         self.tabs.setCurrentWidget(self.inspector)
+        self.refresh_detail()
         self._update_actions()
 
-    def _show_node(self, node_id: str, attempts: list[dict[str, Any]] | None) -> None:
-        assert self.run_id is not None and self.flow is not None
-        if self.run is None:
-            return
-        try:
-            if attempts is None:
-                mine = self.store.attempts(self.run_id, node_id)
-            else:
-                mine = [a for a in attempts if a.get("node_id") == node_id]
-            logs = self.store.node_logs(self.run_id, node_id)
-        except Exception as exc:  # noqa: BLE001
-            self.say(f"Cannot read node {node_id}: {describe_exception(exc)}")
-            return
-        self.inspector.show_node(self.flow, self.run, node_id, mine, logs)
-
     def _clear_detail(self) -> None:
+        self._generation += 1
         self.run_id, self.run, self.flow = None, None, None
         self.inspector.clear()
         self.inspector.set_nodes(None, {})
@@ -481,6 +478,7 @@ class RunMonitor(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.model.wait_prefetch()
+        self.loader.wait()
         if self.settings is not None:
             self.settings.save_window("monitor", self.saveGeometry(), None)
         super().closeEvent(event)

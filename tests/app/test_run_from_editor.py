@@ -59,7 +59,7 @@ def test_f5_runs_the_example_and_the_monitor_shows_it(window, qtbot) -> None:  #
         shown = item.run_state[0] if item.run_state else "pending"
         assert shown == state["status"], node_id
     monitor.select_node("classify")
-    assert monitor.inspector.status.text().startswith("succeeded, 1 attempt")
+    qtbot.waitUntil(lambda: monitor.inspector.status.text().startswith("succeeded, 1 attempt"))
     bars = {(n, a) for n, a, _rect, _s in monitor.timeline.bars()}
     assert ("classify", 1) in bars and ("medium", 1) not in bars
 
