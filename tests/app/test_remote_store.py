@@ -129,3 +129,46 @@ def test_follower_resumes_after_dropped_connections_without_loss_or_doubles(
         client.close()
         proxy.close()
     assert not follower.alive
+
+
+def test_approve_cancel_and_retry_through_the_api(live: LiveServer) -> None:
+    from engine.flowfile import flow_from_dict
+
+    examples = HELLO.parent
+    ada, val = _client(live.url), _client(live.url, "val")
+    store, viewer = RemoteRunStore(ada), RemoteRunStore(val)
+    try:
+        approval = load_flow(examples / "approval.flow.json")
+        store.deploy(approval)
+        run_id = store.create_run(approval, {"release": "v9"})
+        _wait(lambda: [a["node_id"] for a in store.pending_approvals()] == ["sign_off"])
+        with pytest.raises(PermissionError, match="operator"):
+            viewer.decide_approval(run_id, "sign_off", True, "val")
+        store.decide_approval(run_id, "sign_off", True, "ignored", "ship it")
+        _wait(lambda: store.get_run(run_id)["status"] == "succeeded")
+        assert store.get_run(run_id)["outputs"] == {"published": True}
+        with pytest.raises(ValueError, match="not waiting for an approval"):
+            store.decide_approval(run_id, "sign_off", True, "ada")
+
+        slow = flow_from_dict({"format": "flowdesk/1", "name": "slow", "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "wait", "kind": "delay", "config": {"seconds": 30}},
+            {"id": "end", "kind": "end"}], "edges": [
+            {"from": "start", "to": "wait"}, {"from": "wait", "to": "end"}]})
+        store.deploy(slow)
+        slow_id = store.create_run(slow, {})
+        _wait(lambda: store.get_run(slow_id)["nodes"]["wait"]["status"] == "running")
+        with pytest.raises(PermissionError):
+            viewer.request_cancel(slow_id)
+        store.request_cancel(slow_id)
+        _wait(lambda: store.get_run(slow_id)["status"] == "cancelled")
+        assert store.get_run(slow_id)["nodes"]["wait"]["status"] == "cancelled"
+        store.retry_failed(slow_id)
+        _wait(lambda: store.get_run(slow_id)["nodes"]["wait"]["status"] == "running")
+        store.request_cancel(slow_id)
+        _wait(lambda: store.get_run(slow_id)["status"] == "cancelled")
+        with pytest.raises(ValueError, match="already cancelled"):
+            store.request_cancel(slow_id)
+    finally:
+        for c in (ada, val):
+            c.close()
