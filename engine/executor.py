@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
 from collections import deque
@@ -53,6 +54,26 @@ __all__ = ["configure_lease", "continue_run", "execute_run", "resume_runs", "run
 POLL_S = 0.2          # how often a live run looks for cancel requests and decisions
 HEARTBEAT_S = 10.0    # lease renewal; a lease lasts LEASE_S
 FLUSH_EVERY = 500     # most inline nodes per transaction
+
+
+def _fault_point() -> tuple[str, str] | None:
+    """A crash to simulate, for tests: ``FLOWDESK_FAULT_INJECT=POINT:NODE``.
+
+    POINT is ``before_launch`` (the node's running state is committed, its work
+    has not started), ``before_commit`` (its work is done, its outcome is not
+    committed) or ``after_commit`` (its outcome is committed). The process then
+    ends at once with exit code 70, as if killed.
+    """
+    spec = os.environ.get("FLOWDESK_FAULT_INJECT", "")
+    point, _, node = spec.partition(":")
+    return (point, node) if point and node else None
+
+
+FAULT = _fault_point()
+
+
+def _crash_here() -> None:
+    os._exit(70)
 
 
 class _ChildWaiting:
@@ -107,12 +128,17 @@ class RunExecution:
         self.last_poll = 0.0
         self.last_beat = time.time()
         self.released = False
+        self.crash_after_commit = False
 
     # -- committing -------------------------------------------------------------------
     def flush(self) -> None:
         if self.state.has_writes:
             with write_transaction(self.store.engine) as conn:
                 self.state.flush(conn)
+        if FAULT is not None and (self.crash_after_commit or (
+                FAULT[0] == "before_launch"
+                and any(n.id == FAULT[1] for n, _, _ in self.to_launch))):
+            _crash_here()
         for n, seq, reattach in self.to_launch:
             self._launch(n, seq, reattach)
         self.to_launch = []
@@ -244,6 +270,10 @@ class RunExecution:
 
     def apply(self, n: NodeRun, outcome: tuple[Any, ...], now: float) -> None:
         st = self.state
+        if FAULT is not None and FAULT[1] == n.id:
+            if FAULT[0] == "before_commit":
+                _crash_here()
+            self.crash_after_commit = FAULT[0] == "after_commit"
         if outcome[0] == "ok":
             value = outcome[1]
             if isinstance(value, _ChildWaiting):

@@ -162,3 +162,46 @@ def test_a_durable_delay_keeps_its_due_time_across_a_kill(tmp_path: Path,
     assert [a["status"] for a in store.attempts(run_id, "nap")] == ["succeeded"]
     assert finished - before < 2.0
     store.close()
+
+
+@pytest.mark.parametrize(("point", "runs_of_a"), [
+    ("before_launch", [2]),        # committed as running, never started: runs once, as #2
+    ("before_commit", [1, 2]),     # its work was done but not recorded: runs again
+    ("after_commit", [1]),         # recorded as succeeded: never runs again
+])
+def test_a_crash_at_each_boundary_of_a_step(tmp_path: Path, store_url: str, point: str,
+                                            runs_of_a: list[int]) -> None:
+    out = tmp_path / "effects"
+    out.mkdir()
+    f = flow([start(), _effect("a", out, sleep=0), _effect("b", out, sleep=0), end()],
+             ["start>a", "a>b", "b>end"])
+    path = tmp_path / "step.flow.json"
+    save_flow(f, path)
+    store = RunStore.open(store_url)
+    run_id = store.create_run(f, {}, source=str(path))
+    crashed = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "resume", run_id, "--store", store_url],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "FLOWDESK_FAULT_INJECT": f"{point}:a"})
+    assert crashed.returncode == 70, crashed.stderr
+    final = _resume(run_id, store_url)
+    _, err = final.communicate(timeout=60)
+    assert final.returncode == 0, err.decode()
+    doc = store.get_run(run_id)
+    assert doc["status"] == "succeeded"
+    done = sorted(int(p.name.split(".")[2]) for p in out.iterdir() if ".a." in p.name)
+    assert done == runs_of_a
+    tries = [(a["attempt"], a["status"]) for a in store.attempts(run_id, "a")]
+    if point == "after_commit":
+        assert tries == [(1, "succeeded")]
+    else:
+        assert tries == [(1, "interrupted"), (2, "succeeded")]
+    # b never ran before the crash (after_commit: it was committed as running in the same
+    # step as a's success, and the crash came before its launch): it ran exactly once.
+    b_tries = store.attempts(run_id, "b")
+    assert b_tries[-1]["status"] == "succeeded"
+    assert {a["status"] for a in b_tries[:-1]} <= {"interrupted"}
+    b_done = sorted(int(p.name.split(".")[2]) for p in out.iterdir() if ".b." in p.name)
+    assert b_done == [b_tries[-1]["attempt"]]
+    assert doc["nodes"]["a"]["attempts"] == 1
+    store.close()
