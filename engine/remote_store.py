@@ -270,7 +270,18 @@ class RemoteRunStore:
     def get_flow(self, name: str, version: int | None = None) -> dict[str, Any]:
         """One deployed version (the latest when ``version`` is None), with its definition."""
         path = f"/flows/{_q(name)}" + (f"/versions/{int(version)}" if version else "")
-        return dict(self._call("GET", path))
+        doc = dict(self._call("GET", path))
+        with self._lock:
+            self._definitions[(str(doc["name"]), int(doc["version"]))] = doc["definition"]
+        return doc
+
+    def _known_version(self, flow: Flow) -> int | None:
+        """A version already read whose definition is exactly ``flow`` (run again, old versions)."""
+        definition = flow.to_dict()
+        with self._lock:
+            found = [v for (n, v), d in self._definitions.items()
+                     if n == flow.name and d == definition]
+        return max(found) if found else None
 
     def deployed_flow(self, name: str) -> tuple[dict[str, Any], int] | None:
         try:
@@ -296,8 +307,11 @@ class RemoteRunStore:
         """Start a run of the deployed version of ``flow`` (the server executes it).
 
         Nothing is deployed here: without ``flow_version`` the open flow must be
-        the same as the latest deployed version of its name.
+        the same as a version read before (opened, or a run's snapshot) or as the
+        latest deployed version of its name.
         """
+        if flow_version is None:
+            flow_version = self._known_version(flow)
         if flow_version is None:
             deployed = self.deployed_flow(flow.name)
             if deployed is None:

@@ -189,6 +189,9 @@ def test_deploy_run_and_monitor_a_remote_run(qtbot, window, live: LiveServer) ->
     # the run panel and the canvas follow the server's event stream
     qtbot.waitUntil(lambda: window.run_panel.run_status == "succeeded", timeout=20000)
     assert window.bridge.active_count() == 0  # the server ran it, not this app
+    follower = conn.store.follower
+    assert follower is not None and follower.connections >= 1
+    assert run_id in {e["run_id"] for e in follower.received()}  # via the event stream
     qtbot.waitUntil(lambda: window.runner.node_states() == {
         "start": "succeeded", "greet": "succeeded", "end": "succeeded"})
     run = conn.store.get_run(run_id)

@@ -77,6 +77,12 @@ def test_changed_or_undeployed_flow_is_refused_with_one_sentence(live: LiveServe
         with pytest.raises(ValueError, match="differs from version 1 of 'hello'"):
             store.create_run(changed, {})
         assert store.count_runs() == 0
+        # once version 2 is deployed, version 1 read earlier still runs as version 1
+        store.get_flow("hello", 1)
+        assert store.deploy(changed) == ("hello", 2)
+        old = store.get_run(store.create_run(flow, {}))
+        new = store.get_run(store.create_run(changed, {}))
+        assert (old["flow_version"], new["flow_version"]) == (1, 2)
         doc = load_flow(HELLO).to_dict()
         doc["edges"] = []
         from engine.flowfile import flow_from_dict
@@ -84,7 +90,7 @@ def test_changed_or_undeployed_flow_is_refused_with_one_sentence(live: LiveServe
         with pytest.raises(DeployRefused) as refused:
             store.deploy(flow_from_dict(doc))
         assert refused.value.problems, "every problem is listed"
-        assert [v["version"] for v in store.flow_versions("hello")] == [1]
+        assert [v["version"] for v in store.flow_versions("hello")] == [1, 2]
     finally:
         store.close()
         client.close()
