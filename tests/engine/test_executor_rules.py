@@ -348,3 +348,40 @@ def test_an_output_that_is_not_json_fails_the_node_not_the_engine(store: RunStor
     assert status == "failed"
     assert doc["error"].startswith("node 'odd' failed: the node's output is not JSON (Out of "
                                    "range float values are not JSON compliant")
+
+
+def test_a_reader_following_the_event_log_misses_nothing(store: RunStore) -> None:
+    """Concurrent runs commit events at once; a poller of events_after(last) sees them all."""
+    import threading
+
+    from engine.executor import execute_run
+
+    nodes = [start(), end()] + [delay(f"d{i}", 0) for i in range(25)]
+    edges = ["start>d0"] + [f"d{i}>d{i + 1}" for i in range(24)] + ["d24>end"]
+    f = flow(nodes, edges)
+    ids = [store.create_run(f, {}) for _ in range(4)]
+    seen: list[int] = []
+    done = threading.Event()
+
+    def follow() -> None:
+        last = 0
+        while True:
+            finished = done.is_set()
+            for e in store.events_after(last):
+                seen.append(e["id"])
+                last = e["id"]
+            if finished:
+                return
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+    workers = [threading.Thread(target=execute_run, args=(store, rid)) for rid in ids]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    done.set()
+    reader.join(60)
+    every = [e["id"] for e in store.events_after(0, limit=100000)]
+    assert seen == every
+    assert all(store.get_run(rid)["status"] == "succeeded" for rid in ids)
