@@ -259,6 +259,7 @@ class RemoteActions(QObject):
         self.message_box: QMessageBox | None = None
         self.opened_version: tuple[str, int] | None = None
         self._watched: RemoteConnection | None = None
+        self._declined: RemoteConnection | None = None  # said no to signing in again
         self.connect_action = self._action("Connect to &server…", self.connect_to_server,
                                            "Sign in to a Flowdesk server")
         self.open_deployed_action = self._action("Open &deployed flow…", self.open_deployed,
@@ -333,6 +334,8 @@ class RemoteActions(QObject):
             dialog.status.setText("Your session has ended (expired or revoked). Sign in again; "
                                   "the open flow is kept.")
         dialog.accepted.connect(lambda: self._signed_in(dialog, again))
+        if again:
+            dialog.rejected.connect(self._declined_again)
         dialog.finished.connect(lambda _r: self._forget_login(dialog))
         self.login_dialog = dialog
         dialog.open()
@@ -345,7 +348,10 @@ class RemoteActions(QObject):
     def connect_to_server(self) -> None:
         """File → Connect to server…: the login dialog, then a server profile."""
         conn = self.connection
-        self._open_login(conn.server_url if conn else "", conn.username if conn else "")
+        again = conn is not None and conn is self._declined
+        self._declined = None
+        self._open_login(conn.server_url if conn else "", conn.username if conn else "",
+                         again=again)
 
     def _signed_in(self, dialog: LoginDialog, again: bool) -> None:
         client = dialog.client
@@ -370,9 +376,15 @@ class RemoteActions(QObject):
             _adopted.pop(profile.url, None)
             client.close()
 
+    def _declined_again(self) -> None:
+        """No nagging: ask again only when the user picks Connect to server… themselves."""
+        self._declined = self.connection
+        self.window.say("Not signed in: the server's flows and runs are unavailable until you "
+                        "sign in again (File → Connect to server…).")
+
     def _session_lost(self, message: str) -> None:
         conn = self.connection
-        if conn is None:
+        if conn is None or conn is self._declined or self.login_dialog is not None:
             return
         self.window.say(f"Signed out by the server: {message}")
         self._open_login(conn.server_url, conn.username, again=True)

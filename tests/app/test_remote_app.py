@@ -270,6 +270,16 @@ def test_a_revoked_session_opens_the_login_dialog_and_keeps_the_open_flow(
     assert dialog.url_edit.text() == live.url and dialog.user_edit.text() == "ada"
     assert window.editor.flow.to_dict() == before
     assert memory_keyring.items == {}  # the dead token is gone from the keyring
+    # Cancel: the app stops asking (the bridge keeps failing quietly) until the user asks
+    dialog.reject()
+    qtbot.waitUntil(lambda: window.remote.login_dialog is None)
+    assert "Not signed in" in window.last_message
+    qtbot.wait(600)  # several bridge polls meet the dead session meanwhile
+    assert window.remote.login_dialog is None
+    assert window.editor.flow.to_dict() == before
+    window.remote.connect_action.trigger()
+    dialog = window.remote.login_dialog
+    assert dialog is not None and "session has ended" in dialog.status.text()
     _fill_and_sign_in(qtbot, dialog, live.url, "ada")
     qtbot.waitUntil(lambda: window.remote.login_dialog is None, timeout=20000)
     assert window.connection is conn  # the same connection carries on
