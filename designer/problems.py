@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -27,6 +28,11 @@ from engine.model import Change
 from engine.validate import Problem, validate
 
 __all__ = ["DEBOUNCE_MS", "ProblemsPanel"]
+
+
+def _alive(item: Any) -> Any:
+    """The item, or ``None`` once Qt has deleted it (a scene torn down under a late timer)."""
+    return item if item is not None and shiboken6.isValid(item) else None
 
 DEBOUNCE_MS = 300
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole
@@ -162,13 +168,13 @@ class ProblemsPanel(QWidget):
 
     def _node_item(self, node_id: str) -> Any:
         try:
-            return self.scene.node_item(node_id)
+            return _alive(self.scene.node_item(node_id))
         except (KeyError, ValueError):
             return None
 
     def _edge_item(self, key: int) -> Any:
         try:
-            return self.scene.edge_item(key)
+            return _alive(self.scene.edge_item(key))
         except (KeyError, ValueError):
             return None
 
