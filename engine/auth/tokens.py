@@ -41,6 +41,7 @@ MAX_LEEWAY = 30
 KEYS_SETTING = "jwt_signing_keys"
 KEEP_KEYS = 3
 KEY_RELOAD_S = 60.0
+UNKNOWN_KID_RELOAD_S = 2.0  # forged kids must not cost a query each
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
 
 
@@ -154,8 +155,9 @@ class TokenService:
         if not isinstance(kid, str):
             return None
         key = self.keys.keys.get(kid)
-        if key is None and not self.keys.from_env:
-            self.reload_keys()  # another server may have rotated: look again once
+        if key is None and not self.keys.from_env \
+                and time.monotonic() - self._loaded_at > UNKNOWN_KID_RELOAD_S:
+            self.reload_keys()  # another server may have rotated: look again (not too often)
             key = self.keys.keys.get(kid)
         return key
 

@@ -92,7 +92,7 @@ def _type(schema: dict[str, Any], spec: dict[str, Any]) -> str:
     if "anyOf" in schema:
         kinds = [_type(s, spec) for s in schema["anyOf"]]
         return " or ".join(k for k in kinds if k != "null") + (
-            " (optional)" if "null" in kinds else "")
+            " or null" if "null" in kinds else "")
     if "enum" in schema:
         return " \\| ".join(f"`{v}`" for v in schema["enum"])
     kind = schema.get("type", "any")

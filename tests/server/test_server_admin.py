@@ -9,7 +9,7 @@ import pytest
 from server_live import PASSWORD, LiveServer
 from test_server_runs import hello_flow
 
-from engine.auth.tokens import rotate_signing_key
+from engine.auth.tokens import UNKNOWN_KID_RELOAD_S, rotate_signing_key
 
 
 def test_admin_manages_users_and_the_audit_log_records_it(server: LiveServer) -> None:
@@ -131,6 +131,7 @@ def test_key_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key(
         fresh = one.login("ann")["access_token"]
 
         assert jwt.get_unverified_header(fresh)["kid"] == new_kid
+        time.sleep(UNKNOWN_KID_RELOAD_S + 0.1)  # an unknown kid reloads at most this often
         for token in (old, fresh):  # server two learns the new key from the store
             with two.client(token) as c:
                 assert c.get("/auth/me").status_code == 200
