@@ -406,7 +406,7 @@ class MainWindow(QMainWindow):
                  f"{errors} error(s), {warnings} warning(s).")
 
     def cancel_run(self) -> None:
-        self.say(self.runner.cancel_current() or "")
+        self.runner.cancel_current(self.say)
 
     def show_monitor(self) -> RunMonitor:
         self.connect_store()
@@ -467,6 +467,7 @@ class MainWindow(QMainWindow):
         if self.monitor is not None:
             self.monitor.close()
         self.backup.timer.stop()
+        self.runner.background.wait()
         if self.backup.job is not None:
             self.backup.job.thread.join(60)
         self.bridge.stop()

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.background import Background
 from app.inputs_dialog import InputsDialog
 from app.monitor.timefmt import span
-from engine.errors import describe_exception
 from engine.model import Flow
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ class RunController(QObject):
         self.message_box: QMessageBox | None = None
         self._last_inputs: dict[str, dict[str, Any]] = {}
         self._states: dict[str, dict[str, Any]] = {}
+        self.background = Background(self)
 
     # -- starting ---------------------------------------------------------------------
     def run(self, flow: Flow, source: str | None = None) -> None:
@@ -82,32 +83,42 @@ class RunController(QObject):
         box.open()
 
     def _start(self, flow: Flow, inputs: dict[str, Any], source: str | None) -> None:
+        """Record the run (off the GUI thread), then hand it to the bridge."""
         self.inputs_dialog = None
         bridge = self._bridge()
-        try:
-            run_id = bridge.store.create_run(flow, inputs, source=source,
-                                             created_by=getpass.getuser())
-        except Exception as exc:  # noqa: BLE001 - one sentence for the user
-            message = describe_exception(exc)
-            self.failedToStart.emit(message)
-            self._show_box("Cannot start the run", message)
-            return
-        self._last_inputs[flow.name] = inputs
-        self.current_run = run_id
-        self._states = {}
-        self._clear_canvas()
-        bridge.execute(run_id)
-        self.started.emit(run_id)
+        store = bridge.store
 
-    def cancel_current(self) -> str | None:
-        """Ask the current run to stop; returns a sentence for the status bar."""
-        if self.current_run is None:
-            return "No run to cancel."
-        try:
-            self._bridge().store.request_cancel(self.current_run)
-        except Exception as exc:  # noqa: BLE001
-            return f"Cannot cancel: {describe_exception(exc)}"
-        return f"Cancel requested for run {self.current_run}."
+        def create() -> str:
+            return str(store.create_run(flow, inputs, source=source,
+                                        created_by=getpass.getuser()))
+
+        def created(run_id: Any, error: str) -> None:
+            if error:
+                self.failedToStart.emit(error)
+                self._show_box("Cannot start the run", error)
+                return
+            self._last_inputs[flow.name] = inputs
+            self.current_run = str(run_id)
+            self._states = {}
+            self._clear_canvas()
+            bridge.execute(self.current_run)
+            self.started.emit(self.current_run)
+
+        self.background.call(create, created)
+
+    def cancel_current(self, report: Callable[[str], None]) -> None:
+        """Ask the current run to stop; ``report`` gets a sentence for the status bar."""
+        run_id = self.current_run
+        if run_id is None:
+            report("No run to cancel.")
+            return
+        store = self._bridge().store
+
+        def done(_result: Any, error: str) -> None:
+            report(f"Cannot cancel: {error}" if error else
+                   f"Cancel requested for run {run_id}.")
+
+        self.background.call(lambda: store.request_cancel(run_id), done)
 
     # -- painting states ----------------------------------------------------------------
     def _clear_canvas(self) -> None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.background import Background
 from app.monitor.delegate import RunCellDelegate
 from app.monitor.inspector import NodeInspector
 from app.monitor.loader import DetailLoader
@@ -64,6 +65,7 @@ class RunMonitor(QMainWindow):
         self.last_message = ""
         self._generation = 0
         self.loader = DetailLoader(self)
+        self.background = Background(self)
         self.loader.loaded.connect(self._loaded)
         self.model = RunListModel(bridge.store, self)
         self._build_filters()
@@ -407,78 +409,108 @@ class RunMonitor(QMainWindow):
 
             restrict_monitor(self, refusal)
 
-    def _do(self, what: str, fn: Any) -> bool:
+    def _do(self, what: str, fn: Any, then: Any = None) -> None:
+        """Run one store call off the GUI thread; a failure is one sentence, nothing lost."""
+        def done(result: Any, error: str) -> None:
+            if error:
+                self.say(f"Cannot {what}: {error}")
+            elif then is not None:
+                then(result)
+
+        self.background.call(fn, done)
+
+    def _unowned(self, run_id: str) -> bool:
+        """Whether no live executor owns the run (read in the worker thread)."""
         try:
-            fn()
-        except Exception as exc:  # noqa: BLE001 - one sentence, nothing lost
-            self.say(f"Cannot {what}: {describe_exception(exc)}")
+            return not self.store.owner_is_alive(run_id)
+        except Exception:  # noqa: BLE001 - when unsure, leave it to its owner
             return False
-        return True
+
+    def _continue(self, run_id: str, unowned: bool) -> None:
+        """A waiting run whose executor has returned goes on here, in this app."""
+        if unowned and run_id not in self.bridge.active_runs():
+            self.bridge.execute(run_id)
 
     def cancel_run(self) -> None:
-        if self.run_id and self._do("cancel the run",
-                                    lambda: self.store.request_cancel(self.run_id)):
-            self.say(f"Cancel requested for run {self.run_id}.")
+        run_id = self.run_id
+        if not run_id:
+            return
+        store = self.store
+
+        def cancelled(_r: Any) -> None:
+            self.say(f"Cancel requested for run {run_id}.")
             self._detail_timer.start()
 
+        self._do("cancel the run", lambda: store.request_cancel(run_id), cancelled)
+
     def cancel_node(self) -> None:
-        node = self.inspector.node_id
-        if self.run_id and node and self._do(
-                f"cancel node {node}", lambda: self.store.request_cancel(self.run_id, node)):
+        node, run_id, store = self.inspector.node_id, self.run_id, self.store
+        if not run_id or not node:
+            return
+
+        def work() -> bool:
+            store.request_cancel(run_id, node)
+            return self._unowned(run_id)
+
+        def cancelled(unowned: bool) -> None:
             self.say(f"Cancel requested for node {node}.")
-            self._continue_if_unowned(self.run_id)
+            self._continue(run_id, unowned)
+
+        self._do(f"cancel node {node}", work, cancelled)
 
     def retry_failed(self) -> None:
-        run_id = self.run_id
-        if run_id and self._do("retry the run", lambda: self.store.retry_failed(run_id)):
+        run_id, store = self.run_id, self.store
+        if not run_id:
+            return
+
+        def retried(_r: Any) -> None:
             self.bridge.execute(run_id)
             self.say(f"Retrying the failed nodes of run {run_id}.")
+
+        self._do("retry the run", lambda: store.retry_failed(run_id), retried)
 
     def run_again(self) -> None:
         if self.run_id is None or self.flow is None or self.run is None:
             return
+        run_id, store = self.run_id, self.store
         flow, inputs = self.flow.copy(), dict(self.run.get("inputs") or {})
-        source = self.store.run_row(self.run_id).get("source")
-        new_id: list[str] = []
 
-        def create() -> None:
-            new_id.append(self.store.create_run(flow, inputs, source=source,
-                                                created_by=getpass.getuser()))
+        def create() -> str:
+            source = store.run_row(run_id).get("source")
+            return str(store.create_run(flow, inputs, source=source,
+                                        created_by=getpass.getuser()))
 
-        if self._do("start the run", create):
-            self.bridge.execute(new_id[0])
+        def started(new_id: str) -> None:
+            self.bridge.execute(new_id)
             self.model.load_new()
-            self.select_run(new_id[0])
-            self.say(f"Started run {new_id[0]}.")
+            self.select_run(new_id)
+            self.say(f"Started run {new_id}.")
+
+        self._do("start the run", create, started)
 
     def decide(self, approved: bool) -> None:
-        node = self.inspector.node_id
-        run_id = self.run_id
+        node, run_id, store = self.inspector.node_id, self.run_id, self.store
         if not run_id or not node:
             return
         comment = self.comment.text().strip() or None
         verb = "approve" if approved else "reject"
-        if self._do(f"{verb} {node}", lambda: self.store.decide_approval(
-                run_id, node, approved, getpass.getuser(), comment)):
+
+        def work() -> bool:
+            store.decide_approval(run_id, node, approved, getpass.getuser(), comment)
+            return self._unowned(run_id)
+
+        def decided(unowned: bool) -> None:
             self.comment.clear()
             self.say(f"{'Approved' if approved else 'Rejected'} {node}.")
-            self._continue_if_unowned(run_id)
+            self._continue(run_id, unowned)
             self._detail_timer.start()
 
-    def _continue_if_unowned(self, run_id: str) -> None:
-        """A waiting run whose executor has returned goes on here, in this app."""
-        if run_id in self.bridge.active_runs():
-            return
-        try:
-            alive = self.store.owner_is_alive(run_id)
-        except Exception:  # noqa: BLE001
-            alive = True
-        if not alive:
-            self.bridge.execute(run_id)
+        self._do(f"{verb} {node}", work, decided)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.model.wait_prefetch()
         self.loader.wait()
+        self.background.wait()
         if self.settings is not None:
             self.settings.save_window("monitor", self.saveGeometry(), None)
         super().closeEvent(event)

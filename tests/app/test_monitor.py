@@ -109,9 +109,9 @@ def test_cancel_stops_a_long_run(window, qtbot) -> None:  # noqa: ANN001
     # run again with the same inputs starts a new run of the same snapshot
     before = window.connection.store.count_runs()
     monitor.again_action.trigger()
+    qtbot.waitUntil(lambda: monitor.run_id != run_id)
     assert window.connection.store.count_runs() == before + 1
     new_id = monitor.run_id
-    assert new_id != run_id
     qtbot.waitUntil(monitor.cancel_action.isEnabled)
     monitor.cancel_action.trigger()
     qtbot.waitUntil(lambda: _status(window, new_id) == "cancelled", timeout=5000)
