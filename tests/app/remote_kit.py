@@ -37,7 +37,11 @@ class CutProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:  # the server is down: the client sees a dropped connection
+                client.close()
+                continue
             with self._lock:
                 self._open += [client, upstream]
                 self.accepted += 1

@@ -178,3 +178,32 @@ def test_approve_cancel_and_retry_through_the_api(live: LiveServer) -> None:
     finally:
         for c in (ada, val):
             c.close()
+
+
+def test_follower_carries_on_across_a_server_restart(live: LiveServer, sqlite_url: str) -> None:
+    """The server stops (its stream ends), events happen while it is down, a new one starts."""
+    proxy = CutProxy(live.port)
+    client = _client(proxy.url)
+    local = RunStore(live.engine)
+    flow = load_flow(HELLO)
+    follower = EventFollower(client, after=local.last_event_id(), retry_s=0.05).start()
+    second: LiveServer | None = None
+    try:
+        local.create_run(flow, {})
+        _wait(lambda: follower.last_id >= local.last_event_id())
+        live.stop()
+        proxy.cut()
+        for _ in range(3):
+            local.create_run(flow, {})  # recorded while no server answers
+        second = LiveServer(sqlite_url).start()
+        proxy.target_port = second.port
+        local.create_run(flow, {})
+        _wait(lambda: follower.last_id >= local.last_event_id())
+        got = [e["id"] for e in follower.received()]
+        assert got == [e["id"] for e in local.events_after(0, limit=100_000)]
+    finally:
+        follower.stop()
+        client.close()
+        proxy.close()
+        if second is not None:
+            second.stop()
