@@ -210,3 +210,21 @@ def test_a_filtered_list_takes_in_runs_that_come_to_match(window, qtbot) -> None
     qtbot.waitUntil(lambda: window.bridge.active_count() == 0, timeout=20000)
     assert ok not in monitor.model.row_of
     assert [r["status"] for r in monitor.model.rows] == ["failed"]
+
+
+def test_a_refused_action_is_one_sentence(window, qtbot) -> None:  # noqa: ANN001
+    monitor = window.show_monitor()
+    run_id = _start(window, load_flow(EXAMPLES / "hello.flow.json").to_dict())
+    qtbot.waitUntil(lambda: _status(window, run_id) == "succeeded", timeout=20000)
+    monitor.select_run(run_id)
+    monitor.select_node("greet")
+    qtbot.waitUntil(lambda: monitor.inspector.node_id == "greet" and monitor.run is not None)
+    assert not monitor.approve_action.isEnabled()
+    monitor.decide(True)  # as if the button could be pressed
+    qtbot.waitUntil(lambda: monitor.last_message.startswith("Cannot approve greet: "))
+    assert "is not waiting for an approval" in monitor.last_message
+    assert "\n" not in monitor.last_message
+    monitor.cancel_run()
+    qtbot.waitUntil(lambda: monitor.last_message.startswith("Cannot cancel the run: "))
+    assert "has already succeeded" in monitor.last_message
+    qtbot.waitUntil(lambda: window.bridge.active_count() == 0)
