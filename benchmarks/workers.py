@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -59,15 +60,31 @@ def fan_flow(kind: str, width: int) -> Flow:
 
 
 class Worker:
-    def __init__(self, url: str, work: Path, name: str, lease_s: float,
+    def __init__(self, url: str, work: Path, name: str | None, lease_s: float,
                  concurrency: int = 4) -> None:
-        self.log = work / f"{name}-{time.monotonic_ns()}.log"
-        env = dict(os.environ, FLOWDESK_WORKER_HOST=name)
+        """``name``: the worker's host name (as if on its own machine); None: this one's."""
+        self.log = work / f"{name or 'local'}-{time.monotonic_ns()}.log"
+        env = dict(os.environ)
+        env.pop("FLOWDESK_WORKER_HOST", None)
+        if name:
+            env["FLOWDESK_WORKER_HOST"] = name
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "engine.cli", "worker", "--store", url, "--quiet",
+                [sys.executable, "-m", "engine.cli", "worker", "--store", url,
                  "--concurrency", str(concurrency), "--lease-s", str(lease_s)],
                 cwd=ROOT, env=env, stdout=out, stderr=out)
+        self.owner_prefix = f"{name or socket.gethostname()}:{self.proc.pid}:"
+
+    def started(self) -> bool:
+        return b" started: " in self.log.read_bytes()
+
+    def cpu(self) -> float:
+        """CPU seconds this worker process has used so far."""
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (float(stat[11]) + float(stat[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -122,7 +139,8 @@ def throughput(server: Any, work: Path, kind: str, n_workers: int, n_runs: int) 
         conn.execute(update(runs).where(runs.c.id.in_(ids)).values(
             owner=HOLD, lease_until=time.time() + 3600))
     workers = [Worker(url, work, f"bench-{i}", 30) for i in range(n_workers)]
-    time.sleep(3.0)  # let every worker start and go idle
+    wait_until(lambda: all(w.started() for w in workers), 120, every=0.1)
+    time.sleep(1.0)  # every worker is up and idle: start the clock
 
     def unfinished() -> int:
         with store.engine.connect() as conn:
@@ -131,6 +149,7 @@ def throughput(server: Any, work: Path, kind: str, n_workers: int, n_runs: int) 
 
     busy0, total0 = cpu_times()
     pg0 = postgres_cpu()
+    w0 = sum(w.cpu() for w in workers)
     t0 = time.perf_counter()
     with store.engine.begin() as conn:
         conn.execute(update(runs).where(runs.c.id.in_(ids)).values(owner=None,
@@ -139,6 +158,7 @@ def throughput(server: Any, work: Path, kind: str, n_workers: int, n_runs: int) 
     elapsed = time.perf_counter() - t0
     busy1, total1 = cpu_times()
     pg_cpu = postgres_cpu() - pg0
+    w_cpu = sum(w.cpu() for w in workers) - w0
     for w in workers:
         w.stop()
     with store.engine.connect() as conn:
@@ -150,10 +170,18 @@ def throughput(server: Any, work: Path, kind: str, n_workers: int, n_runs: int) 
     return {"kind": kind, "workers": n_workers, "runs": n_runs, "nodes": n_attempts,
             "elapsed": elapsed, "nodes_s": n_attempts / elapsed, "runs_s": n_runs / elapsed,
             "cpu": (busy1 - busy0) / (total1 - total0) * 100,
-            "pg_cores": pg_cpu / elapsed, "cores": cores, "failed": bad}
+            "pg_cores": pg_cpu / elapsed, "cores": cores, "failed": bad,
+            "cpu_ms_node": (pg_cpu + w_cpu) / n_attempts * 1000,
+            "w_cores": w_cpu / elapsed}
 
 
-def reclaim(server: Any, work: Path, lease_s: float, trials: int) -> list[float]:
+def reclaim(server: Any, work: Path, lease_s: float, trials: int, *, local: bool = False
+            ) -> list[float]:
+    """Seconds from a worker's SIGKILL to another worker running its node again.
+
+    ``local``: both workers use this machine's name, so the dead process id is seen
+    at once; otherwise each has a host name of its own and only the lease counts.
+    """
     url = server.create_database()
     store = RunStore.open(url)
     f = flow_from_dict({"format": "flowdesk/1", "name": "long", "nodes": [
@@ -163,30 +191,37 @@ def reclaim(server: Any, work: Path, lease_s: float, trials: int) -> list[float]
         "edges": [{"from": "start", "to": "long"}, {"from": "long", "to": "end"}]})
     delays = []
 
-    def running_by(run_id: str, host: str) -> bool:
+    def running_by(run_id: str, w: Worker) -> bool:
         with store.engine.connect() as conn:
             return conn.execute(select(attempts.c.id).where(
                 attempts.c.run_id == run_id, attempts.c.status == "running",
-                attempts.c.worker.like(f"{host}:%"))).first() is not None
+                attempts.c.worker.startswith(w.owner_prefix))).first() is not None
 
-    spare = Worker(url, work, "bench-b", lease_s, concurrency=1)
     try:
         for trial in range(trials):
             run_id = store.create_run(f, {}, detached=True)
-            victim = Worker(url, work, f"bench-a{trial}", lease_s, concurrency=1)
-
-            wait_until(lambda r=run_id, v=f"bench-a{trial}": running_by(r, v), 60)
-            # kill at a different point of the heartbeat cycle each time
-            time.sleep((trial % 3) * lease_s / 9)
-            victim.proc.send_signal(signal.SIGKILL)
-            t_kill = time.perf_counter()
-            victim.proc.wait()
-            wait_until(lambda r=run_id: running_by(r, "bench-b"), lease_s * 3, every=0.01)
-            delays.append(time.perf_counter() - t_kill)
-            store.request_cancel(run_id)
-            wait_until(lambda r=run_id: store.run_row(r)["status"] == "cancelled", 30)
+            victim = Worker(url, work, None if local else f"bench-a{trial}", lease_s,
+                            concurrency=1)
+            spare = None
+            try:
+                wait_until(lambda r=run_id, v=victim: running_by(r, v), 60)
+                # the spare starts once the victim holds the run, and is idle at the kill
+                spare = Worker(url, work, None if local else f"bench-b{trial}", lease_s,
+                               concurrency=1)
+                time.sleep(2.0 + (trial % 3) * lease_s / 9)  # vary the heartbeat phase
+                victim.proc.send_signal(signal.SIGKILL)
+                t_kill = time.perf_counter()
+                victim.proc.wait()
+                wait_until(lambda r=run_id, v=spare: running_by(r, v), lease_s * 3,
+                           every=0.01)
+                delays.append(time.perf_counter() - t_kill)
+                store.request_cancel(run_id)
+                wait_until(lambda r=run_id: store.run_row(r)["status"] == "cancelled", 30)
+            finally:
+                victim.stop()
+                if spare is not None:
+                    spare.stop()
     finally:
-        spare.stop()
         store.close()
     return delays
 
@@ -197,6 +232,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, help="runs per measurement")
     parser.add_argument("--lease-s", type=float, default=6.0,
                         help="lease for the reclaim measurement (default 6 s)")
+    parser.add_argument("--reclaim-only", action="store_true",
+                        help="skip the throughput measurements")
     args = parser.parse_args()
     from conftest import PostgresServer  # the same throwaway cluster as the tests
 
@@ -210,9 +247,13 @@ def main() -> int:
     try:
         print(f"PostgreSQL throwaway cluster (fsync=off); {os.cpu_count()} CPUs; workers "
               "with --concurrency 4")
-        print(f"{'nodes':<22}{'workers':>8}{'runs':>6}{'nodes':>7}{'seconds':>9}"
-              f"{'nodes/s':>9}{'runs/s':>8}{'CPU busy':>10}{'PG cores':>10}")
-        for kind in ("set", "shell"):
+        print("CPU busy: the whole machine; workers, PG: cores used by the workers and by "
+              "PostgreSQL; CPU ms/node: both, per node")
+        if not args.reclaim_only:
+            print(f"{'nodes':<22}{'workers':>8}{'runs':>6}{'nodes':>7}{'seconds':>9}"
+                  f"{'nodes/s':>9}{'runs/s':>8}{'CPU busy':>10}{'workers':>9}{'PG':>6}"
+                  f"{'CPU ms/node':>13}")
+        for kind in () if args.reclaim_only else ("set", "shell"):
             n_runs = args.runs or ((60 if kind == "set" else 40) if args.quick else
                                    (300 if kind == "set" else 160))
             for n_workers in (1, 2, 4):
@@ -220,15 +261,20 @@ def main() -> int:
                 label = "10 set + join" if kind == "set" else "4 shell 50 ms + join"
                 print(f"{label:<22}{r['workers']:>8}{r['runs']:>6}{r['nodes']:>7}"
                       f"{r['elapsed']:>9.2f}{r['nodes_s']:>9.0f}{r['runs_s']:>8.1f}"
-                      f"{r['cpu']:>9.0f}%{r['pg_cores']:>10.2f}"
+                      f"{r['cpu']:>9.0f}%{r['w_cores']:>9.2f}{r['pg_cores']:>6.2f}"
+                      f"{r['cpu_ms_node']:>13.2f}"
                       + (f"  ({r['failed']} runs not succeeded!)" if r["failed"] else ""),
                       flush=True)
         lease = args.lease_s
         beat = min(10.0, lease / 3)
-        delays = reclaim(server, work, lease, 3 if args.quick else 6)
+        trials = 3 if args.quick else 6
+        delays = reclaim(server, work, lease, trials)
         print(f"\nreclaim after SIGKILL, lease {lease:g} s, heartbeat {beat:g} s, "
               f"bound lease + heartbeat = {lease + beat:g} s:")
-        print("  " + ", ".join(f"{d:.2f} s" for d in delays)
+        print("  another machine (lease): " + ", ".join(f"{d:.2f} s" for d in delays)
+              + f"   (max {max(delays):.2f} s)", flush=True)
+        delays = reclaim(server, work, lease, trials, local=True)
+        print("  same machine (dead pid): " + ", ".join(f"{d:.2f} s" for d in delays)
               + f"   (max {max(delays):.2f} s)")
     finally:
         server.stop()

@@ -196,6 +196,8 @@ class Worker:
                             log.info("the store answers again")
                             store_down = False
                     except SQLAlchemyError as exc:
+                        if once:
+                            raise  # a one-off drain reports the failure instead of waiting
                         if not store_down:
                             log.error("cannot claim runs: %s (trying again)",
                                       describe_exception(exc))
