@@ -71,7 +71,8 @@ class EmbeddedWorker:
         """Submit the unfinished, non-detached top-level runs whose owner is gone.
 
         Called when the server starts, so runs cut off by a crash (of this server or of
-        a ``flowdesk run``) continue; detached runs are left to ``flowdesk worker``.
+        a ``flowdesk run``) continue; detached runs are left to ``flowdesk worker``, and a
+        run nobody has started yet to the process that created it (as workers do).
         """
         from engine.runs import owner_alive
 
@@ -79,6 +80,8 @@ class EmbeddedWorker:
         for run in self.store.unfinished_runs():
             if run["detached"] or run["parent_run_id"]:
                 continue
+            if run["owner"] is None and run["started_at"] is None:
+                continue  # just created: the process that created it is about to start it
             if owner_alive(run["owner"], run["lease_until"]):
                 continue
             self.submit(run["id"])

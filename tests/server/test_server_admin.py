@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import time
 
 import jwt
@@ -169,14 +171,24 @@ def test_without_a_worker_runs_are_only_enqueued(sqlite_url: str) -> None:
 
 
 def test_a_starting_server_continues_runs_whose_process_is_gone(sqlite_url: str) -> None:
+    from sqlalchemy import update
+
     from engine.flowfile import flow_from_dict
     from engine.runs import RunStore
-    from engine.store import open_engine
+    from engine.store import open_engine, write_transaction
+    from engine.store.schema import runs
 
     engine = open_engine(sqlite_url)
     store = RunStore(engine)
     orphan = store.create_run(flow_from_dict(hello_flow()), {"who": "again"})
     queued = store.create_run(flow_from_dict(hello_flow()), {}, detached=True)
+    fresh = store.create_run(flow_from_dict(hello_flow()), {})  # its creator will start it
+    dead_pid = subprocess.Popen(["true"])  # a process id that no longer lives
+    dead_pid.wait()
+    with write_transaction(engine) as conn:  # the orphan was running in a process now gone
+        conn.execute(update(runs).where(runs.c.id == orphan).values(
+            status="running", started_at=time.time(), lease_until=time.time() + 30,
+            owner=f"{socket.gethostname()}:{dead_pid.pid}:cutoff"))
     engine.dispose()
     live = LiveServer(sqlite_url).start()
     try:
@@ -188,5 +200,6 @@ def test_a_starting_server_continues_runs_whose_process_is_gone(sqlite_url: str)
                 time.sleep(0.05)
             assert vic.get(f"/runs/{orphan}").json()["outputs"] == {"said": "hello again\n"}
             assert vic.get(f"/runs/{queued}").json()["status"] == "pending"  # for workers
+            assert vic.get(f"/runs/{fresh}").json()["status"] == "pending"  # for its creator
     finally:
         live.stop()
