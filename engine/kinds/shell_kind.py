@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import threading
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine.kinds.base import NodeContext, NodeFailed
 from engine.procs import StreamText, child_environment, guardian, kill_group_async
@@ -84,12 +87,44 @@ def node_environment(ctx: NodeContext) -> dict[str, str]:
     return env
 
 
-async def _pump(reader: asyncio.StreamReader | None, sink: StreamText) -> None:
-    if reader is None:
+async def _pump(pipe: IO[bytes] | None, sink: StreamText) -> None:
+    """Read one of the program's pipes to its end, line by line into ``sink``."""
+    if pipe is None:
         return
-    while chunk := await reader.read(_READ_SIZE):
-        sink.feed(chunk)
-    sink.close()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    try:
+        while chunk := await reader.read(_READ_SIZE):
+            sink.feed(chunk)
+        sink.close()
+    finally:
+        transport.close()
+
+
+async def _exit_code(proc: subprocess.Popen[bytes]) -> int:
+    """Wait for the program to end without a thread (its pipes are closed by now, so it
+    has usually ended already): a pidfd tells the event loop the moment it does."""
+    if (code := proc.poll()) is not None:
+        return code
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux 5.3+: poll
+        delay = 0.0005
+        while (code := proc.poll()) is None:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return code
+    loop = asyncio.get_running_loop()
+    ended = loop.create_future()
+    loop.add_reader(pidfd, lambda: ended.done() or ended.set_result(None))
+    try:
+        await ended
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+    return proc.wait()
 
 
 def _spawn_error(program: str, exc: OSError) -> NodeFailed:
@@ -103,8 +138,6 @@ def _spawn_error(program: str, exc: OSError) -> NodeFailed:
 
 def _failure_message(code: int, stderr: str) -> str:
     if code < 0:
-        import signal
-
         try:
             name = signal.Signals(-code).name
         except ValueError:
@@ -118,26 +151,50 @@ def _failure_message(code: int, stderr: str) -> str:
     return message
 
 
+def _start(argv: list[str], cwd: Path | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start the program in a new process group, registered with the guardian.
+
+    The start is one synchronous call (as inside asyncio's own subprocess
+    support), so no cancel can arrive between the program existing and our
+    knowing its group; asyncio's cancel handling during a start would kill only
+    the first process and then wait for pipes that its children may hold.
+    """
+    guardian.start()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
+    guardian.register(proc.pid)  # the group dies with the engine, even on kill -9
+    return proc
+
+
+async def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the program's whole group, close its pipes and reap it."""
+    await kill_group_async(proc.pid)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+    for _ in range(100):
+        if proc.poll() is not None:
+            return
+        await asyncio.sleep(0.01)
+    threading.Thread(target=proc.wait, daemon=True).start()  # stuck in the kernel: reap later
+
+
 async def execute(ctx: NodeContext) -> dict[str, Any]:
     argv = command_argv(ctx.config)
     cwd = working_directory(ctx.config, ctx.flow_dir)
     env = node_environment(ctx)
-    guardian.start()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
+        proc = _start(argv, cwd, env)
     except OSError as exc:
         raise _spawn_error(argv[0], exc) from None
-    guardian.register(proc.pid)  # the group dies with the engine, even on kill -9
     stdout, stderr = StreamText("stdout", ctx.log), StreamText("stderr", ctx.log)
     pumps = asyncio.gather(_pump(proc.stdout, stdout), _pump(proc.stderr, stderr))
     try:
         await pumps
-        code = await proc.wait()
+        code = await _exit_code(proc)
     except BaseException:  # cancelled, timed out, or the log callback failed: stop it all
         pumps.cancel()
-        await kill_group_async(proc.pid)
+        await _stop(proc)
         raise
     finally:
         guardian.unregister(proc.pid)

@@ -248,3 +248,40 @@ def test_a_failing_log_callback_still_stops_the_program(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="the log store is gone"):
         asyncio.run(asyncio.wait_for(execute(ctx), 10))
     assert gone(int(pid_file.read_text()))
+
+
+def _processes_with(token: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if token.encode() in cmdline and state not in ("Z", "X"):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("ticks", [0, 1, 2, 3, 5, 8])
+def test_a_cancel_while_the_program_is_being_started_kills_it(ticks: int) -> None:
+    """Cancelled before the process handle exists: still stopped, and at once."""
+    token = f"flowdesk-spawn-cancel-{os.getpid()}-{ticks}"
+
+    async def scenario() -> float:
+        task = asyncio.ensure_future(execute(make_ctx(
+            {"command": ["sh", "-c", f"sh -c 'sleep 30; :' {token} & wait"]})))
+        for _ in range(ticks):
+            await asyncio.sleep(0)
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < 5
+    deadline = time.monotonic() + 3
+    while _processes_with(token) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _processes_with(token) == []
