@@ -205,6 +205,13 @@ def test_deploy_run_and_monitor_a_remote_run(qtbot, window, live: LiveServer) ->
         item = monitor.graph.scene.node_item(node_id)
         qtbot.waitUntil(lambda i=item: bool(i.run_state) and i.run_state[0] == "succeeded")
     assert monitor.again_action.isEnabled()
+    # Run again from the monitor: the server runs the run's own version again
+    monitor.again_action.trigger()
+    qtbot.waitUntil(lambda: monitor.run_id not in (None, run_id), timeout=10000)
+    again = monitor.run_id
+    qtbot.waitUntil(lambda: conn.store.get_run(again)["status"] == "succeeded", timeout=20000)
+    assert conn.store.get_run(again)["flow_version"] == 1
+    assert conn.store.get_run(again)["inputs"] == {"who": "Ada"}
     # File → Open deployed flow… lists it and opens the version in the designer
     window.editor.new_flow()
     window.remote.open_deployed_action.trigger()
