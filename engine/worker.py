@@ -116,6 +116,9 @@ def claim_runs(store: RunStore, owner: str, limit: int, *, lease_s: float,
                orphans: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Claim up to ``limit`` runs for ``owner`` in one transaction; their ids, oldest first.
 
+    ``skip`` holds runs not to claim: those this worker is executing, and those it
+    backs off from after an error.
+
     ``orphans`` are runs whose owner is known to be gone although its lease has not
     run out (see :func:`dead_local_owners`); they are checked again under the lock.
     """
@@ -127,6 +130,9 @@ def claim_runs(store: RunStore, owner: str, limit: int, *, lease_s: float,
     lease_gone = and_(runs.c.owner.isnot(None), runs.c.lease_until < now)
     if orphans:
         lease_gone = or_(lease_gone, runs.c.id.in_(list(orphans)))
+    # Our own runs that no thread of ours drives any more (it stopped on a store
+    # error): nobody else may take them while we live, so we must.
+    lease_gone = or_(lease_gone, runs.c.owner == owner)
     q = (select(runs.c.id, runs.c.owner, runs.c.lease_until)
          .where(runs.c.parent_run_id.is_(None),
                 or_(runs.c.status.in_(("pending", "running")),
@@ -138,9 +144,9 @@ def claim_runs(store: RunStore, owner: str, limit: int, *, lease_s: float,
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True, of=runs)
         rows = conn.execute(q).all()
-        chosen = [r.id for r in rows
-                  if r.id not in skip and not (r.owner and owner_alive(r.owner, r.lease_until,
-                                                                       now))][:limit]
+        chosen = [r.id for r in rows if r.id not in skip and (
+            not r.owner or r.owner == owner or not owner_alive(r.owner, r.lease_until, now))
+        ][:limit]
         if chosen:
             conn.execute(update(runs).where(runs.c.id.in_(chosen)).values(
                 owner=owner, lease_until=now + lease_s))

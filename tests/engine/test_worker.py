@@ -112,6 +112,9 @@ def test_claim_rules(tmp_path: Path, stores: Callable[[str], RunStore], store_ur
     assert row["owner"] == "worker-host:1:aaaa" and row["lease_until"] > time.time() + 25
     # claimed runs are now owned by a live lease: nobody else gets them
     assert claim_runs(store, "other-host:2:bbbb", 10, lease_s=30) == []
+    # a worker takes back its own runs that none of its threads drives any more
+    assert claim_runs(store, "worker-host:1:aaaa", 10, lease_s=30,
+                      skip=frozenset(claimed[:1])) == claimed[1:]
     assert store.run_row(just_created)["owner"] is None
 
 
@@ -327,6 +330,53 @@ def test_two_workers_share_a_sqlite_store(tmp_path: Path, stores: Callable[[str]
     assert sorted(ran) == sorted((r, n) for r in ids for n in ("n1", "n2", "n3"))
     assert all(len(v) == 1 for v in ran.values())
     assert all(len(rows) == 1 for rows in all_attempts(store).values())
+
+
+def test_a_store_outage_loses_nothing(tmp_path: Path,
+                                      stores: Callable[[str], RunStore]) -> None:
+    """PostgreSQL stops under a running worker: it says so in one line, keeps trying,
+    and finishes the run it was executing once the database is back."""
+    from conftest import PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no throwaway PostgreSQL here: {exc}")
+    worker = None
+    try:
+        url = server.create_database()
+        log = tmp_path / "effects.log"
+        gate = tmp_path / "gate"
+        store = stores(url)
+        f = flow([start(), effect("slow", log, 0, gate), end()], ["start>slow", "slow>end"])
+        (run_id,) = _enqueue(store, f, 1)
+        worker = WorkerProcess(url, tmp_path, lease_s=3)
+        wait_until(lambda: len(executions(log)) == 1, 60)
+        data = str(server.dir / "data")
+        pg_ctl = str(server.bindir / "pg_ctl")
+        server._run(pg_ctl, "-D", data, "-m", "fast", "stop")
+        wait_until(lambda: "cannot claim runs: the store failed:" in worker.text(), 30)
+        server._run(pg_ctl, "-D", data, "-l", str(server.dir / "log"), "-w", "-o",
+                    f"-p {server.port} -k {server.dir} -c listen_addresses=127.0.0.1 "
+                    "-c fsync=off", "start")
+        gate.touch()
+        store.engine.dispose()
+        wait_until(lambda: store.get_run(run_id)["status"] == "succeeded", 60, every=0.2)
+        assert worker.terminate() == 0
+        text = worker.text()
+        tries = [(a["status"], a["worker"]) for a in store.attempts(run_id, "slow")]
+        store.close()
+    finally:
+        if worker is not None:
+            worker.close()
+        server.stop()
+    assert "the store answers again" in text
+    assert f"run {run_id} stopped: the store failed: " in text
+    assert "Traceback" not in text
+    problems = [line for line in text.splitlines() if "cannot claim" in line]
+    assert len(problems) == 1                    # said once, not every 5 s
+    assert tries == [("interrupted", worker.owner), ("succeeded", worker.owner)]
 
 
 # -- bad input ------------------------------------------------------------------------------
