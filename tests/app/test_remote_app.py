@@ -82,9 +82,15 @@ def test_login_dialog_signs_in_and_keeps_the_token_in_the_keyring(
     stored = memory_keyring.items[(service_for(live.url), "ada")]
     assert stored == client.refresh_token
     assert dialog.password_edit.text() == ""
+    client._expires_at = 0  # the access token is about to expire: a silent refresh
+    assert client.me()["username"] == "ada"
+    assert client.refresh_token != stored  # rotated, and the keyring follows
+    assert memory_keyring.items[(service_for(live.url), "ada")] == client.refresh_token
+    used, stored = stored, client.refresh_token
     client.logout()
     assert memory_keyring.items == {}
-    assert _refresh_refused(live, stored)
+    assert _refresh_refused(live, stored)  # revoked by the logout
+    assert _refresh_refused(live, used)  # a used refresh token never works twice
     client.close()
 
 
