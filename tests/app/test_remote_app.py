@@ -300,3 +300,24 @@ def test_a_revoked_session_opens_the_login_dialog_and_keeps_the_open_flow(
     window.remote.deploy_action.trigger()
     assert window.last_message == "Deployed hello as version 1."
     assert memory_keyring.items[(service_for(live.url), "ada")] == conn.client.refresh_token
+
+
+def test_plain_http_to_another_machine_needs_consent(qtbot, memory_keyring) -> None:  # noqa: ANN001
+    asked: list[str] = []
+
+    def decline(_parent, url: str) -> bool:  # noqa: ANN001
+        asked.append(url)
+        return False
+
+    dialog = LoginDialog(confirm_insecure=decline)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _fill_and_sign_in(qtbot, dialog, "http://flowdesk.example.com:8470", "ada")
+    assert asked == ["http://flowdesk.example.com:8470"]
+    assert "plain http to another machine was declined" in dialog.status.text()
+    assert dialog.client is None and dialog.isVisible()
+    assert memory_keyring.items == {}
+    dialog.url_edit.setText("ftp://flowdesk.example.com")
+    qtbot.mouseClick(dialog.buttons.button(OK), Qt.MouseButton.LeftButton)
+    assert "is not a server address" in dialog.status.text()
+    assert len(asked) == 1
