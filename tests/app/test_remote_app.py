@@ -171,6 +171,15 @@ def test_sign_in_reconnect_on_restart_and_log_out(
         assert not again.remote.deploy_action.isEnabled()
     finally:
         again.shutdown()
+    # the profile stays; starting on it without a stored session opens Local and says why
+    settings.set_current_profile(conn.profile.name)
+    third = _new_window(qtbot, settings)
+    try:
+        assert not isinstance(third.connection, RemoteConnection)
+        assert "No stored session for ada" in third.last_message
+        assert third.remote.login_dialog is None
+    finally:
+        third.shutdown()
 
 
 def test_deploy_run_and_monitor_a_remote_run(qtbot, window, live: LiveServer) -> None:  # noqa: ANN001
