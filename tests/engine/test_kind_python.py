@@ -336,3 +336,8 @@ def test_a_bad_pool_size_setting_is_one_sentence(fresh_pool: None,
     monkeypatch.setenv("FLOWDESK_PYTHON_WORKERS", "lots")
     assert fail("result = 1").message == \
         "FLOWDESK_PYTHON_WORKERS must be a whole number, not 'lots'"
+
+
+def test_code_can_import_packages_installed_with_the_engine() -> None:
+    assert run("import sys, jinja2\nresult = [jinja2.__name__, sys.flags.isolated]") == \
+        ["jinja2", 1]
