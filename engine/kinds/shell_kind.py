@@ -166,10 +166,12 @@ def _start(argv: list[str], cwd: Path | None, env: dict[str, str]) -> subprocess
     return proc
 
 
-async def _stop(proc: subprocess.Popen[bytes]) -> None:
+async def _stop(proc: subprocess.Popen[bytes], pumps: asyncio.Future[Any]) -> None:
     """Kill the program's whole group, close its pipes and reap it."""
+    pumps.cancel()
     await kill_group_async(proc.pid)
-    for pipe in (proc.stdout, proc.stderr):
+    await asyncio.wait([pumps], timeout=1.0)  # the readers close their pipes' transports
+    for pipe in (proc.stdout, proc.stderr):  # (a reader cancelled before it began)
         if pipe is not None:
             pipe.close()
     for _ in range(100):
@@ -193,8 +195,7 @@ async def execute(ctx: NodeContext) -> dict[str, Any]:
         await pumps
         code = await _exit_code(proc)
     except BaseException:  # cancelled, timed out, or the log callback failed: stop it all
-        pumps.cancel()
-        await _stop(proc)
+        await _stop(proc, pumps)
         raise
     finally:
         guardian.unregister(proc.pid)
