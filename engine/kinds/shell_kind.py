@@ -189,6 +189,8 @@ async def execute(ctx: NodeContext) -> dict[str, Any]:
         proc = _start(argv, cwd, env)
     except OSError as exc:
         raise _spawn_error(argv[0], exc) from None
+    except ValueError as exc:  # a NUL character in an argument, a bad variable name
+        raise NodeFailed(f"the command cannot start: {exc}") from None
     stdout, stderr = StreamText("stdout", ctx.log), StreamText("stderr", ctx.log)
     pumps = asyncio.gather(_pump(proc.stdout, stdout), _pump(proc.stderr, stderr))
     try:

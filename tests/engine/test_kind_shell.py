@@ -285,3 +285,10 @@ def test_a_cancel_while_the_program_is_being_started_kills_it(ticks: int) -> Non
     while _processes_with(token) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _processes_with(token) == []
+
+
+def test_text_the_system_cannot_pass_to_a_program_is_one_sentence() -> None:
+    assert fail({"command": ["echo", "a\x00b"]}).message == \
+        "the command cannot start: embedded null byte"
+    assert fail({"command": ["true"], "env": {"A=B": "x"}}).message == \
+        "the command cannot start: illegal environment variable name"
