@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 
 from engine.model import ModelError
@@ -19,6 +19,7 @@ from engine.model import ModelError
 from . import clipboard
 from .commands import AlignCommand, AutoLayoutCommand, DistributeCommand
 from .document import FlowDocument
+from .items import NodeItem
 from .minimap import MiniMap
 from .scene import GRID
 from .view import FlowView
@@ -77,8 +78,17 @@ class EditActions(QObject):
         self.show_minimap = a("Show &Minimap", self.set_minimap_visible, "Ctrl+M",
                               checkable=True)
         self.show_minimap.setChecked(minimap is not None and not minimap.isHidden())
-        self.scene.selectionChanged.connect(self.update_enabled)
-        self.document.changed.connect(lambda _c: self.update_enabled())
+        # One command on a big flow announces thousands of changes (and removing selected
+        # items changes the selection as often): during such a burst the enabled states are
+        # worked out once, when the command is done, not once per change.
+        self._burst = False
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(0)
+        self._refresh.timeout.connect(self._end_burst)
+        self.scene.selectionChanged.connect(self._on_selection)
+        self.document.changed.connect(self._on_change)
+        stack.indexChanged.connect(self._on_index)
         self.update_enabled()
 
     def _action(self, text: str, slot: Callable[..., object],
@@ -98,6 +108,36 @@ class EditActions(QObject):
         self.view.addAction(action)
         return action
 
+    def _alive(self) -> bool:
+        """False once the view (and with it these actions) is gone; the document and
+        scene may outlive them and keep announcing changes."""
+        return all(shiboken6.isValid(o) for o in (self, self.view, self.scene, self._refresh,
+                                                  self.undo, self.redo, self.auto_layout))
+
+    def _on_change(self, _change: object) -> None:
+        if not self._alive():
+            return
+        self._burst = True
+        self._refresh.start()
+
+    def _on_selection(self) -> None:
+        if not self._alive():
+            return
+        if self._burst:
+            self._refresh.start()
+        else:
+            self.update_enabled()
+
+    def _on_index(self, _index: int) -> None:
+        self._end_burst()
+
+    def _end_burst(self) -> None:
+        if not self._alive():
+            return
+        self._burst = False
+        self._refresh.stop()
+        self.update_enabled()
+
     def all(self) -> list[QAction]:
         """Every action, in menu order (``None`` would be a separator: there is none here)."""
         return [self.undo, self.redo, self.cut, self.copy, self.paste, self.duplicate,
@@ -107,11 +147,12 @@ class EditActions(QObject):
                 self.snap, self.show_minimap]
 
     def update_enabled(self) -> None:
-        if not (shiboken6.isValid(self.scene) and shiboken6.isValid(self.view)):
+        if not self._alive():
             return  # called while the window is being torn down
         editable = not self.view.read_only
-        nodes = len(self.scene.selected_node_ids())
-        anything = nodes or self.scene.selected_edge_keys()
+        selected = self.scene.selectedItems()  # counted, not sorted: this runs often
+        nodes = sum(1 for i in selected if isinstance(i, NodeItem))
+        anything = bool(selected)
         self.undo.setVisible(editable)
         self.redo.setVisible(editable)
         self.cut.setEnabled(editable and nodes > 0)

@@ -93,8 +93,14 @@ class FlowScene(QGraphicsScene):
         return True
 
     def select_all(self) -> None:
-        for item in (*self._nodes.values(), *self._edges.values()):
-            item.setSelected(True)
+        """Select every node and edge, announcing selectionChanged once (not per item)."""
+        blocked = self.blockSignals(True)
+        try:
+            for item in (*self._nodes.values(), *self._edges.values()):
+                item.setSelected(True)
+        finally:
+            self.blockSignals(blocked)
+        self.selectionChanged.emit()
 
     def set_read_only(self, read_only: bool) -> None:
         self.read_only = read_only
