@@ -104,8 +104,10 @@ def run_code(request: dict[str, Any]) -> dict[str, Any]:
         code = compile(source, filename, "exec")
     except SyntaxError as exc:
         sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
-        return {"ok": False, "error": f"the code has a syntax error on line {exc.lineno}: "
-                                      f"{exc.msg}"}
+        where = f" on line {exc.lineno}" if exc.lineno else ""
+        return {"ok": False, "error": f"the code has a syntax error{where}: {exc.msg}"}
+    except ValueError as exc:  # a NUL character in the source (older Pythons)
+        return {"ok": False, "error": f"the code has a syntax error: {_first_line(exc)}"}
     scope = request.get("scope") or {}
     namespace: dict[str, Any] = {
         "__name__": "__flowdesk_node__", "__builtins__": builtins,

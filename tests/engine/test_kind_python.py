@@ -341,3 +341,9 @@ def test_a_bad_pool_size_setting_is_one_sentence(fresh_pool: None,
 def test_code_can_import_packages_installed_with_the_engine() -> None:
     assert run("import sys, jinja2\nresult = [jinja2.__name__, sys.flags.isolated]") == \
         ["jinja2", 1]
+
+
+def test_code_with_a_nul_character_is_one_sentence() -> None:
+    message = fail("result = 1\x00").message
+    assert message.startswith("the code has a syntax error")
+    assert message.endswith("cannot contain null bytes")
