@@ -75,6 +75,8 @@ class MainWindow(QMainWindow):
         self.monitor: RunMonitor | None = None
         self.resumed: list[str] = []
         self._shut_down = False
+        # the question asked before quitting with runs active (tests answer it)
+        self.confirm_close_with_runs = self._ask_close_with_runs
         self.connection: Connection | None = None
         self.bridge = EngineBridge(None, self)
         self.editor = FlowEditor(self)
@@ -451,7 +453,21 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(DOCS)))
 
     # -- closing --------------------------------------------------------------------------
+    def _ask_close_with_runs(self, active: int) -> bool:
+        answer = QMessageBox.question(
+            self, "Runs are active",
+            f"{active} run{'s are' if active > 1 else ' is'} still running here. Quit anyway? "
+            "They are paused and go on at the next start of Flowdesk (or with "
+            "flowdesk resume).",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        active = self.bridge.active_count()
+        if active and not self._shut_down and not self.confirm_close_with_runs(active):
+            event.ignore()
+            return
         if not self.editor.maybe_discard():
             event.ignore()
             return

@@ -159,3 +159,27 @@ def test_shift_f5_cancels_the_run_started_with_f5(window, qtbot, tmp_path: Path)
     qtbot.waitUntil(lambda: window.engine_label.text() == "engine: idle", timeout=5000)
     assert window.runner.node_states()["nap"] == "cancelled"
     assert window.editor.scene.node_item("nap").run_state[0] == "cancelled"
+
+
+def test_quitting_with_an_active_run_asks_and_pauses_it(window, qtbot) -> None:  # noqa: ANN001
+    from engine.flowfile import flow_from_dict
+
+    store = window.connection.store
+    run_id = store.create_run(flow_from_dict({
+        "format": "flowdesk/1", "name": "slow", "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "nap", "kind": "delay", "config": {"seconds": 30}},
+            {"id": "end", "kind": "end"}],
+        "edges": [{"from": "start", "to": "nap"}, {"from": "nap", "to": "end"}]}), {})
+    window.bridge.execute(run_id)
+    qtbot.waitUntil(lambda: store.get_run(run_id)["nodes"]["nap"]["status"] == "running",
+                    timeout=10000)
+    asked: list[int] = []
+    window.confirm_close_with_runs = lambda n: asked.append(n) or False
+    assert not window.close()
+    assert asked == [1] and window.isVisible() and window.bridge.active_count() == 1
+    window.confirm_close_with_runs = lambda n: True
+    assert window.close()
+    assert window.bridge.active_count() == 0
+    row = window.connection.store.run_row(run_id)
+    assert row["status"] == "running" and row["owner"] is None  # paused, resumable
