@@ -145,11 +145,15 @@ class RemoteConnection(Connection):
         roles = ", ".join(self.client.roles) or "no role"
         return f"{self.profile.name} — {self.server_url} ({roles})"
 
-    def log_out(self) -> None:
-        """Revoke the session on the server and delete the keyring entry."""
+    def log_out(self) -> bool:
+        """Revoke the session on the server and delete the keyring entry.
+
+        Returns whether the server confirmed; the entry is deleted either way.
+        """
         self._store.close()
-        self.client.logout()
+        revoked = self.client.logout()
         self.vault.delete()
+        return revoked
 
     def close(self) -> None:
         """Stop following events; the stored session stays for the next start."""
@@ -394,9 +398,13 @@ class RemoteActions(QObject):
         conn = self.connection
         if conn is None:
             return
-        conn.log_out()
+        revoked = conn.log_out()
         self.window.switch_profile(Profile("Local").name)
-        self.window.say(f"Logged out of {conn.server_url}.")
+        if revoked:
+            self.window.say(f"Logged out of {conn.server_url}.")
+        else:
+            self.window.say(f"Logged out here, but {conn.server_url} could not confirm it "
+                            "revoked the session; the stored token is deleted all the same.")
 
     # -- flows ----------------------------------------------------------------------------------
     def open_deployed(self) -> None:

@@ -158,19 +158,26 @@ class ServerClient:
             assert self._access is not None
             return self._access
 
-    def logout(self) -> None:
-        """Revoke the session on the server (best effort) and forget the tokens."""
+    def logout(self) -> bool:
+        """Revoke the session on the server and forget the tokens here in any case.
+
+        Returns whether the server confirmed the revocation (False when it could
+        not be reached, or the session was already over).
+        """
         with self._lock:
             refresh = self._refresh
+            revoked = False
             try:
                 if refresh:
                     self.request("POST", "/auth/logout", json={"refresh_token": refresh})
+                    revoked = True
             except ClientError:
                 pass
             finally:
                 self._forget()
                 if self.on_refresh_token:
                     self.on_refresh_token(None)
+            return revoked
 
     def me(self) -> dict[str, Any]:
         body = self.request("GET", "/auth/me")

@@ -330,3 +330,14 @@ def test_plain_http_to_another_machine_needs_consent(qtbot, memory_keyring) -> N
     qtbot.mouseClick(dialog.buttons.button(OK), Qt.MouseButton.LeftButton)
     assert "is not a server address" in dialog.status.text()
     assert len(asked) == 1
+
+
+def test_log_out_while_the_server_is_down_still_forgets_the_token(
+        qtbot, window, live: LiveServer, memory_keyring) -> None:  # noqa: ANN001
+    _sign_in(window, qtbot, live)
+    assert memory_keyring.items
+    live.stop()
+    window.remote.logout_action.trigger()
+    assert memory_keyring.items == {}
+    assert not isinstance(window.connection, RemoteConnection)
+    assert "could not confirm it revoked the session" in window.last_message
