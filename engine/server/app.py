@@ -9,7 +9,6 @@ one PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,14 +88,13 @@ def create_app(store_url: str | None = None, *, worker: bool = True,
         runs=runs,
         worker=EmbeddedWorker(runs, threads=worker_threads) if worker else None,
     )
-    state.closing = threading.Event()  # type: ignore[attr-defined]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if state.worker is not None:
             state.worker.take_over_orphans()
         yield
-        state.closing.set()  # type: ignore[attr-defined]
+        state.closing.set()
         if state.worker is not None:
             state.worker.close()
         engine.dispose()

@@ -6,6 +6,7 @@ counts, flows and runs all live in the store.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -25,6 +26,7 @@ class ServerState:
     runs: RunStore
     worker: EmbeddedWorker | None
     metrics: Metrics = field(default_factory=Metrics)
+    closing: threading.Event = field(default_factory=threading.Event)  # ends event streams
 
     def start_run(self, run_id: str) -> None:
         """Hand a run (new, decided or retried) to this process's worker, if it has one."""
