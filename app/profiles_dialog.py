@@ -54,6 +54,7 @@ class ProfilesDialog(QDialog):
         self.type.setObjectName("profileType")
         self.type.addItem("SQLite file", "sqlite")
         self.type.addItem("PostgreSQL", "postgresql")
+        self.type.addItem("Flowdesk server (https://user@host:port)", "server")
         self.type.currentIndexChanged.connect(self._type_changed)
         self.location = QLineEdit()
         self.location.setObjectName("profileLocation")
