@@ -341,3 +341,20 @@ def test_log_out_while_the_server_is_down_still_forgets_the_token(
     assert memory_keyring.items == {}
     assert not isinstance(window.connection, RemoteConnection)
     assert "could not confirm it revoked the session" in window.last_message
+
+
+def test_profiles_dialog_shows_and_checks_a_server_profile(
+        qtbot, window, live: LiveServer) -> None:  # noqa: ANN001
+    from app.profiles_dialog import ProfilesDialog
+
+    conn = _sign_in(window, qtbot, live)
+    dialog = ProfilesDialog(window.profiles, conn.profile.name, window)
+    qtbot.addWidget(dialog)
+    dialog.reload(select=conn.profile.name)
+    dialog._load(dialog.list.currentItem())
+    assert dialog.type.currentData() == "server"
+    assert dialog.location.text() == conn.profile.url == f"http://ada@127.0.0.1:{live.port}"
+    dialog.location.setText("https://flowdesk.example.com")
+    assert dialog.save_profile() is None
+    assert "is not a server profile address" in dialog.error.text()
+    assert window.profiles.get(conn.profile.name).url == conn.profile.url  # nothing lost
