@@ -312,11 +312,13 @@ class RemoteActions(QObject):
     def apply_roles(self) -> None:
         w = self.window
         conn = self.connection
-        if conn is None:
+        if conn is None:  # a local store: no role limits
             for action in (w.run_action, w.cancel_action):
                 if not action.isEnabled() and "may not" in action.toolTip():
                     action.setEnabled(True)
-                    action.setToolTip(action.text().replace("&", ""))
+            if w.monitor is not None:
+                restrict_monitor(w.monitor, lambda _kind: None)
+            restrict({"run": [w.run_action], "operate": [w.cancel_action]}, lambda _kind: None)
             return
         for action in (w.run_action, w.cancel_action, self.deploy_action):
             action.setEnabled(True)

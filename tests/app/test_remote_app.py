@@ -269,6 +269,11 @@ def test_a_viewer_sees_run_actions_disabled_with_the_reason(
     assert "may not start runs" in monitor.again_action.toolTip()
     assert not monitor.retry_action.isEnabled()
     assert "may not cancel, retry or approve" in monitor.cancel_action.toolTip()
+    # back on the local store, nothing is limited and no tooltip says otherwise
+    assert window.switch_profile("Local")
+    assert window.run_action.isEnabled() and "may not" not in window.run_action.toolTip()
+    assert "may not" not in monitor.again_action.toolTip()
+    assert "may not" not in monitor.cancel_action.toolTip()
 
 
 def test_a_revoked_session_opens_the_login_dialog_and_keeps_the_open_flow(
