@@ -163,6 +163,22 @@ def pre_restore_name() -> str:
     return f"pre-restore-{stamp}{SUFFIX}"
 
 
+def _audit_restore(engine: Engine, path: Path, manifest: Manifest,
+                   pre_path: Path | None) -> None:
+    """A restore is a security event: record it after the fact (it replaced audit_log)."""
+    import getpass
+
+    from engine.auth.audit import record
+
+    try:
+        actor = getpass.getuser()
+    except (KeyError, OSError):
+        actor = None
+    record(engine, "restore", actor=actor, target=str(path),
+           detail={"created_at": manifest.created_at,
+                   "pre_restore": str(pre_path) if pre_path else None})
+
+
 def restore_backup(engine: Engine, path: str | Path, *, force: bool = False,
                    progress: Progress | None = None,
                    pre_restore_dir: Path | None = None) -> RestoreResult:
@@ -197,6 +213,7 @@ def restore_backup(engine: Engine, path: str | Path, *, force: bool = False,
             loading = verify_backup(source, check_rows=False)
         _check_fits(loading, where)
         pre_path = _replace_contents(engine, source, loading, report, pre_restore_dir, where)
+    _audit_restore(engine, path, manifest, pre_path)
     return RestoreResult(manifest=manifest, rows=loading.total_rows, pre_restore_path=pre_path)
 
 
