@@ -88,9 +88,9 @@ class MainWindow(QMainWindow):
         from app.backup_actions import BackupActions
 
         self.backup: BackupActions = BackupActions(self)
-        from app.remote import RemoteActions
-
-        self.remote = RemoteActions(self)
+        # Remote mode (app/remote.py) loads the HTTP client and the store: it is set up
+        # in connect_store, after the window has painted (see _add_remote_actions).
+        self.remote: Any = None
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         """Open the remembered profile (or Local) and start following it."""
         if self.connection is not None:
             return
+        self._add_remote_actions()
         self.connection = self._open_first_connection()
         self.bridge.set_store(self.connection.store)
         self.bridge.start()
@@ -144,6 +145,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.last_message, 15000)
         self._show_connection()
         self.connected.emit()
+
+    def _add_remote_actions(self) -> None:
+        """File → Connect to server… and the other remote-mode actions, before Quit."""
+        if self.remote is not None:
+            return
+        from app.remote import RemoteActions
+
+        self.remote = RemoteActions(self)
+        self.file_menu.insertActions(self._remote_anchor, self.remote.all())
 
     def _require_connection(self) -> Connection | None:
         if self.connection is None:
@@ -261,9 +271,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.backup.restore_action)
         file_menu.addSeparator()
         file_menu.addAction(self.profiles_action)
-        for action in self.remote.all():
-            file_menu.addAction(action)
-        file_menu.addSeparator()
+        self.file_menu = file_menu
+        self._remote_anchor = file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
         for action in _actions_of(self.editor.edit_actions):
