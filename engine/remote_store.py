@@ -70,6 +70,7 @@ class EventFollower:
         self.connections = 0
         self.ended = False         # a run stream's ``end`` arrived
         self.error: BaseException | None = None
+        self.problem: str | None = None  # why the last connection attempt failed, if it did
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -112,10 +113,12 @@ class EventFollower:
 
     def _run(self) -> None:
         while not self._stop.is_set() and not self.ended:
+            before = self.connections
             try:
                 with self.client.event_stream(self._path(), params={"after": self.last_id},
                                               last_event_id=self.last_id) as resp:
                     self.connections += 1
+                    self.problem = None
                     self._sock = _socket_of(resp)
                     if self._stop.is_set():
                         return
@@ -125,8 +128,11 @@ class EventFollower:
                 if self.on_auth_lost is not None:
                     self.on_auth_lost(exc)
                 return
-            except (ClientError, httpx.HTTPError, OSError):
-                pass  # a dropped connection: ask again from the last id seen
+            except (ClientError, httpx.HTTPError, OSError) as exc:
+                # a dropped connection: ask again from the last id seen; one that
+                # could not even be opened is a problem the app shows
+                if self.connections == before:
+                    self.problem = str(exc) or type(exc).__name__
             finally:
                 self._sock = None
             self._stop.wait(self.retry_s)
@@ -381,6 +387,8 @@ class RemoteRunStore:
         if follower is not None and follower.alive:
             got = follower.events_after(after_id, run_id, limit)
             if got is not None:
+                if not got and follower.problem:
+                    raise ClientError(follower.problem)  # the app says the server is away
                 return got
         path = f"/runs/{_q(run_id)}/events" if run_id else "/events"
         body = self._call("GET", path, run_id=run_id,

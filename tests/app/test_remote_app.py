@@ -363,3 +363,28 @@ def test_profiles_dialog_shows_and_checks_a_server_profile(
     assert dialog.save_profile() is None
     assert "is not a server profile address" in dialog.error.text()
     assert window.profiles.get(conn.profile.name).url == conn.profile.url  # nothing lost
+
+
+def test_the_app_says_when_the_server_stops_answering_and_when_it_is_back(
+        qtbot, window, live: LiveServer) -> None:  # noqa: ANN001
+    from remote_kit import CutProxy
+
+    proxy = CutProxy(live.port)
+    try:
+        window.remote.connect_action.trigger()
+        _fill_and_sign_in(qtbot, window.remote.login_dialog, proxy.url, "ada")
+        qtbot.waitUntil(lambda: isinstance(window.connection, RemoteConnection), timeout=20000)
+        conn = window.connection
+        qtbot.waitUntil(lambda: conn.store.follower is not None
+                        and conn.store.follower.connections >= 1, timeout=10000)
+        proxy.target_port = 9  # nothing listens there: every new connection is refused
+        proxy.cut()
+        qtbot.waitUntil(lambda: window.engine_label.text() == "store unreachable",
+                        timeout=10000)
+        assert "does not answer" in window.last_message
+        proxy.target_port = live.port
+        qtbot.waitUntil(lambda: window.engine_label.text() == "engine: idle", timeout=10000)
+        assert window.last_message == "The store answers again."
+    finally:
+        window.shutdown()
+        proxy.close()
