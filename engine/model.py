@@ -6,7 +6,9 @@ one :class:`Change` carrying enough data to undo it (``remove_node`` is the one
 compound edit: it announces each of its edges' removals, then the node's). The designer's scene only
 listens to these announcements, so undo, file load and API edits all repaint
 the same way. networkx graphs are built from the model when analysis needs
-them (see :mod:`engine.validate`); they are never the model.
+them (see :mod:`engine.validate`); they are never the model. Edges are also
+indexed by key and by end node (kept by the mutators, rebuilt when the lists
+were filled directly), so deleting thousands of nodes is not quadratic.
 """
 
 from __future__ import annotations
@@ -130,6 +132,39 @@ class Change:
 Listener = Callable[[Change], None]
 
 
+class _EdgeIndex:
+    """Edges by key and by end node, so lookups and removals need not walk every edge.
+
+    ``count`` is the length of ``Flow.edges`` the index was made for: code that fills
+    the lists directly (the file loader) leaves it behind, and the next lookup rebuilds.
+    """
+
+    __slots__ = ("by_key", "count", "incoming", "outgoing")
+
+    def __init__(self, edges: list[Edge]) -> None:
+        self.by_key: dict[int, Edge] = {}
+        self.outgoing: dict[str, dict[int, Edge]] = {}
+        self.incoming: dict[str, dict[int, Edge]] = {}
+        for edge in edges:
+            self.add(edge)
+        self.count = len(edges)
+
+    def add(self, edge: Edge) -> None:
+        self.by_key.setdefault(edge.key, edge)
+        self.outgoing.setdefault(edge.source, {})[edge.key] = edge
+        self.incoming.setdefault(edge.target, {})[edge.key] = edge
+
+    def discard(self, edge: Edge) -> None:
+        if self.by_key.get(edge.key) is edge:
+            del self.by_key[edge.key]
+        for table, end in ((self.outgoing, edge.source), (self.incoming, edge.target)):
+            at = table.get(end)
+            if at is not None and at.get(edge.key) is edge:
+                del at[edge.key]
+                if not at:
+                    del table[end]
+
+
 class ModelError(ValueError):
     """An edit that the model refuses (unknown id, duplicate id, …)."""
 
@@ -154,6 +189,7 @@ class Flow:
         self.nodes: list[Node] = []
         self.edges: list[Edge] = []
         self._by_id: dict[str, Node] = {}
+        self._edge_index: _EdgeIndex | None = None
         self._listeners: list[Listener] = []
 
     # -- reading -----------------------------------------------------------
@@ -169,20 +205,38 @@ class Flow:
     def get_node(self, node_id: str) -> Node | None:
         return self._by_id.get(node_id)
 
+    def _index(self) -> _EdgeIndex:
+        index = self._edge_index
+        if index is None or index.count != len(self.edges):
+            index = self._edge_index = _EdgeIndex(self.edges)
+        return index
+
+    def _in_order(self, edges: list[Edge]) -> list[Edge]:
+        """``edges`` in the flow's edge order (each ``index`` is a C-speed identity scan)."""
+        if len(edges) > 1:
+            edges.sort(key=self.edges.index)
+        return edges
+
     def edge(self, key: int) -> Edge:
-        for e in self.edges:
-            if e.key == key:
-                return e
-        raise ModelError(f"no edge with key {key}")
+        edge = self._index().by_key.get(key)
+        if edge is None:
+            raise ModelError(f"no edge with key {key}")
+        return edge
 
     def edges_from(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if e.source == node_id]
+        return self._in_order(list(self._index().outgoing.get(node_id, {}).values()))
 
     def edges_to(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if e.target == node_id]
+        return self._in_order(list(self._index().incoming.get(node_id, {}).values()))
+
+    def _edges_touching(self, node_id: str) -> list[Edge]:
+        index = self._index()
+        found = dict(index.outgoing.get(node_id, {}))
+        found.update(index.incoming.get(node_id, {}))
+        return list(found.values())
 
     def edges_of(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if node_id in (e.source, e.target)]
+        return self._in_order(self._edges_touching(node_id))
 
     @property
     def effective_concurrency(self) -> int:
@@ -246,7 +300,7 @@ class Flow:
         """
         node = self.node(node_id)
         removed: list[tuple[int, Edge]] = []
-        for edge in list(self.edges_of(node_id)):
+        for edge in self._edges_touching(node_id):
             removed.append((self.edges.index(edge), edge))
         for _index, edge in sorted(removed, key=lambda p: -p[0]):
             self.remove_edge(edge.key)
@@ -283,14 +337,19 @@ class Flow:
         if new_id in self._by_id:
             raise ModelError(f"a node with id '{new_id}' already exists")
         node = self.node(old_id)
+        index = self._index()
+        touching = self._edges_touching(old_id)
+        for edge in touching:
+            index.discard(edge)
         node.id = new_id
         del self._by_id[old_id]
         self._by_id[new_id] = node
-        for edge in self.edges:
+        for edge in touching:
             if edge.source == old_id:
                 edge.source = new_id
             if edge.target == old_id:
                 edge.target = new_id
+            index.add(edge)
         for other in self.nodes:
             if other.cancels and old_id in other.cancels:
                 other.cancels = [new_id if c == old_id else c for c in other.cancels]
@@ -298,8 +357,11 @@ class Flow:
 
     # -- edges -------------------------------------------------------------
     def add_edge(self, edge: Edge, index: int | None = None) -> int:
+        edge_index = self._index()
         index = len(self.edges) if index is None else index
         self.edges.insert(index, edge)
+        edge_index.add(edge)
+        edge_index.count = len(self.edges)
         self._announce(Change("edge_added", edge=edge, index=index))
         return index
 
@@ -313,8 +375,11 @@ class Flow:
 
     def remove_edge(self, key: int) -> tuple[Edge, int]:
         edge = self.edge(key)
+        edge_index = self._index()
         index = self.edges.index(edge)
         del self.edges[index]
+        edge_index.discard(edge)
+        edge_index.count = len(self.edges)
         self._announce(Change("edge_removed", edge=edge, index=index))
         return edge, index
 
@@ -327,7 +392,12 @@ class Flow:
         edge = self.edge(key)
         attr = EDGE_ATTR[name]
         old = getattr(edge, attr)
+        moves_end = name in ("from", "to")
+        if moves_end:
+            self._index().discard(edge)
         setattr(edge, attr, value)
+        if moves_end:
+            self._index().add(edge)
         self._announce(Change("edge_changed", edge=edge, field=name, old=old, new=value))
         return old
 
@@ -347,6 +417,7 @@ class Flow:
         self.nodes = list(other.nodes)
         self.edges = list(other.edges)
         self._by_id = {n.id: n for n in self.nodes}
+        self._edge_index = None
         self._announce(Change("reset"))
 
     def __iter__(self) -> Iterator[Node]:
