@@ -27,8 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 __all__ = ["GRACE_S", "MAX_OUTPUT_CHARS", "ProcessGuardian", "StreamText", "child_environment",
-           "group_alive", "guardian", "is_secret_variable", "kill_group", "kill_group_async",
-           "pid_alive"]
+           "group_alive", "guardian", "is_secret_variable", "kill_group", "kill_group_async"]
 
 GRACE_S = 0.5
 """How long a process group gets between SIGTERM and SIGKILL."""
@@ -90,21 +89,6 @@ def group_alive(pgid: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rfind(")") + 2:].split()[0] not in ("Z", "X")
 
 
 def _signal_group(pgid: int, sig: int) -> bool:
