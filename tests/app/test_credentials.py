@@ -6,43 +6,12 @@ import os
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringError, PasswordDeleteError
+from keyring.errors import KeyringError
 
 from app.credentials import TokenVault, keyring_problem
 
 
-class MemoryKeyring(KeyringBackend):
-    """An in-memory backend for unit tests (what a Secret Service would keep)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.items:
-            raise PasswordDeleteError("not found")
-        del self.items[(service, username)]
-
-
-@pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    kr = MemoryKeyring()
-    keyring.set_keyring(kr)
-    yield kr
-    keyring.set_keyring(previous)
-
-
-def test_token_round_trip_and_delete(memory_keyring: MemoryKeyring) -> None:
+def test_token_round_trip_and_delete(memory_keyring) -> None:
     vault = TokenVault("https://flow.example", "ada")
     vault.save("refresh-1")
     assert memory_keyring.items == {("flowdesk:https://flow.example", "ada"): "refresh-1"}
