@@ -5,14 +5,21 @@ flow goes through :func:`engine.validate.validate`, the same check that
 ``flowdesk validate`` and ``flowdesk run`` make. Errors and warnings are
 listed here and marked on their nodes and edges (``set_problem``); clicking a
 problem selects its node or edge on the canvas and centres the view on it.
+
+On a big flow the check takes a good part of a second, so it runs in a worker
+thread: the GUI thread only takes a snapshot (``Flow.to_dict``), the worker
+rebuilds and validates it, and the result comes back through one queued signal.
+Each request carries a generation number; a result older than the newest edit
+is dropped, and the newest request is then the one being checked.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -24,7 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from designer.document import FlowDocument
-from engine.model import Change
+from engine.flowfile import FlowFileError, flow_from_dict
+from engine.model import Change, Flow
 from engine.validate import Problem, validate
 
 __all__ = ["DEBOUNCE_MS", "ProblemsPanel"]
@@ -38,11 +46,82 @@ DEBOUNCE_MS = 300
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole
 
 
+def check_snapshot(snapshot: dict[str, Any]) -> list[Problem]:
+    """Validate a ``Flow.to_dict()`` snapshot; runs in the worker thread."""
+    try:
+        return validate(flow_from_dict(snapshot))
+    except FlowFileError as exc:  # the model holds something the file format refuses
+        return [Problem("error", str(exc))]
+
+
+class _Relay(QObject):
+    """Carries a finished check from the worker thread to the GUI thread (queued)."""
+
+    done = Signal(int, object)  # generation, list[Problem]
+
+
+class ValidationWorker:
+    """One background thread that checks the newest snapshot it was given.
+
+    A request that arrives while an older one waits replaces it: only the newest
+    flow is worth checking. :meth:`stop` joins the thread, so none outlives the panel.
+    """
+
+    def __init__(self, relay: _Relay) -> None:
+        self._relay = relay
+        self._wake = threading.Condition()
+        self._job: tuple[int, dict[str, Any]] | None = None
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self.busy = False  # a request is waiting or being checked
+
+    def submit(self, generation: int, snapshot: dict[str, Any]) -> None:
+        with self._wake:
+            if self._stopped:
+                return
+            self._job = (generation, snapshot)
+            self.busy = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="flowdesk-validate",
+                                                daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._job is None and not self._stopped:
+                    self._wake.wait()
+                if self._stopped:
+                    return
+                generation, snapshot = self._job  # type: ignore[misc]
+                self._job = None
+            problems = check_snapshot(snapshot)
+            with self._wake:
+                if self._stopped:
+                    return
+                self.busy = self._job is not None
+            self._relay.done.emit(generation, problems)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._job = None
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+
 class ProblemsPanel(QWidget):
     """Lists the flow's problems; ``problemsChanged(errors, warnings)`` after each check."""
 
     problemsChanged = Signal(int, int)
     problemActivated = Signal(object)  # the Problem the user clicked
+    checked = Signal()  # after each result was shown (also when nothing changed)
 
     def __init__(self, document: FlowDocument, scene: Any = None,
                  parent: QWidget | None = None, delay_ms: int = DEBOUNCE_MS) -> None:
@@ -70,7 +149,25 @@ class ProblemsPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(delay_ms)
-        self.timer.timeout.connect(self.validate_now)
+        self.timer.timeout.connect(self.validate_soon)
+        # Background checking: every edit bumps the generation; a result for an older
+        # generation is stale and dropped.
+        self.generation = 0
+        self._shown_generation = -1
+        self._relay = _Relay()
+        self._relay.done.connect(self._on_result, Qt.ConnectionType.QueuedConnection)
+        self._worker = ValidationWorker(self._relay)
+        self._after_paint: QObject | None = None
+        self._paint_fallback = QTimer(self)
+        self._paint_fallback.setSingleShot(True)
+        self._paint_fallback.setInterval(1000)
+        self._paint_fallback.timeout.connect(self._painted)
+        # No thread may outlive the panel (nor the application).
+        worker = self._worker
+        self.destroyed.connect(lambda _obj=None: worker.stop())
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
         document.changed.connect(self._on_change)
         if scene is not None:
             scene.destroyed.connect(self._scene_gone)
@@ -82,11 +179,60 @@ class ProblemsPanel(QWidget):
         self.scene = None
         self.timer.stop()
 
+    def shutdown(self) -> None:
+        """Stop checking and join the worker thread (also done when the panel is destroyed)."""
+        self.timer.stop()
+        self._worker.stop()
+
+    @property
+    def pending(self) -> bool:
+        """True while an edit has not been checked yet (waiting, or in the worker)."""
+        return self.timer.isActive() or self._shown_generation != self.generation
+
     # -- checking ------------------------------------------------------------------
     def _on_change(self, change: Change) -> None:
         if change.what == "node_changed" and change.field == "pos":
             return  # moving a node changes nothing that validation looks at
+        self.generation += 1
         self.timer.start()
+
+    def validate_soon(self) -> None:
+        """Check the flow in the worker thread; the result arrives through ``checked``."""
+        self.timer.stop()
+        self.generation += 1
+        self._worker.submit(self.generation, self.document.flow.to_dict())
+
+    def validate_after_paint(self, widget: QWidget) -> None:
+        """Check in the background once ``widget`` has painted (the opened flow shows first).
+
+        If no paint comes (a hidden editor), the check starts after a second anyway.
+        """
+        self.generation += 1  # results of checks already running are stale now
+        self.timer.stop()
+        if self._after_paint is not None:
+            self._after_paint.removeEventFilter(self)
+        self._after_paint = widget
+        widget.installEventFilter(self)
+        self._paint_fallback.start()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if obj is self._after_paint and event.type() == QEvent.Type.Paint:
+            obj.removeEventFilter(self)
+            self._after_paint = None
+            QTimer.singleShot(0, self, self._painted)  # after this paint is done
+        return False
+
+    def _painted(self) -> None:
+        self._paint_fallback.stop()
+        if self._after_paint is not None:
+            self._after_paint.removeEventFilter(self)
+            self._after_paint = None
+        self.validate_soon()
+
+    def _on_result(self, generation: int, problems: list[Problem]) -> None:
+        if generation != self.generation:
+            return  # the flow changed since this snapshot: a newer check is coming
+        self._show(problems)
 
     @property
     def error_count(self) -> int:
@@ -97,10 +243,15 @@ class ProblemsPanel(QWidget):
         return sum(not p.is_error for p in self.problems)
 
     def validate_now(self) -> None:
-        """Check the flow at once (the timer calls this after edits settle)."""
+        """Check the flow at once, on this thread (the timer checks in the background)."""
         self.timer.stop()
-        flow = self.document.flow
-        self.problems = validate(flow)
+        self.generation += 1  # a background result still on its way is older than this
+        self._show(validate(self.document.flow))
+
+    def _show(self, problems: list[Problem]) -> None:
+        self._shown_generation = self.generation
+        flow: Flow = self.document.flow
+        self.problems = problems
         self._edge_keys = [flow.edges[p.edge].key if p.edge is not None
                            and 0 <= p.edge < len(flow.edges) else None for p in self.problems]
         self._fill()
@@ -114,6 +265,7 @@ class ProblemsPanel(QWidget):
                                  + (" — the flow cannot run until the errors are fixed."
                                     if errors else "."))
         self.problemsChanged.emit(errors, warnings)
+        self.checked.emit()
 
     def where(self, index: int) -> str:
         """Where problem ``index`` is, in the user's words."""

@@ -271,3 +271,19 @@ def test_python_m_designer_refuses_a_bad_file_in_one_sentence(files) -> None:
     lines = [line for line in out.stderr.splitlines() if "propagateSizeHints" not in line]
     assert lines == [f"{files['bad']}: unsupported format \"flowdesk/2\" (this version reads "
                      "\"flowdesk/1\")."]
+
+
+def test_opening_paints_first_then_checks_in_the_background(editor, files, qtbot,
+                                                            tmp_path) -> None:
+    ed, _ = editor
+    broken = dict(FLOW, edges=FLOW["edges"][1:])  # 'fetch' and the rest lose the start
+    path = tmp_path / "broken.flow.json"
+    path.write_text(dumps(flow_from_dict(broken)), encoding="utf-8")
+    assert ed.open_flow(path)
+    # Not checked yet (the canvas paints first): the list still shows the empty flow's.
+    assert ed.problems.pending
+    assert "the flow has no start node" in [p.message for p in ed.problems.problems]
+    qtbot.waitUntil(lambda: not ed.problems.pending, timeout=5000)
+    assert ed.problems.summary.text().startswith("4 errors")
+    assert ed.scene.node_item("fetch").problem[0] == "error"
+    assert ed.problems._worker.running  # the check ran in the worker thread

@@ -125,3 +125,49 @@ def test_undo_brings_the_problems_back(setup, qtbot) -> None:
     doc.undo_stack.undo()
     qtbot.waitUntil(lambda: scene.node_item("fetch").problem is not None, timeout=3000)
     assert "url" in scene.node_item("fetch").problem[1]
+
+
+def test_an_edit_during_a_background_check_leads_to_the_newer_result(setup, qtbot,
+                                                                      monkeypatch) -> None:
+    import threading
+
+    import designer.problems as problems_module
+    from engine.validate import validate
+
+    doc, scene, view, panel = setup
+    started, release = threading.Event(), threading.Event()
+    real_check = problems_module.check_snapshot
+    calls: list[int] = []
+
+    def slow_first_check(snapshot):  # the first check is held until the second edit is made
+        calls.append(len(snapshot["edges"]))
+        if len(calls) == 1:
+            started.set()
+            release.wait(10)
+        return real_check(snapshot)
+
+    monkeypatch.setattr(problems_module, "check_snapshot", slow_first_check)
+    shown: list[tuple[int, int]] = []
+    panel.problemsChanged.connect(lambda e, w: shown.append((e, w)))
+    doc.push(SetNodeFieldCommand(doc.flow, "fetch", "config", {"url": "http://x/"}))
+    qtbot.waitUntil(started.is_set, timeout=3000)  # the worker is checking that edit now
+    doc.push(ConnectCommand(doc.flow, "fetch", "lonely"))
+    release.set()
+    qtbot.waitUntil(lambda: shown != [] and not panel.pending, timeout=5000)
+    assert calls == [2, 3]  # both states were checked …
+    assert len(shown) == 1  # … and only the newer result was shown
+    expected = [p.message for p in validate(doc.flow)]
+    assert [p.message for p in panel.problems] == expected
+    assert "not reachable from the start node" not in expected
+    assert scene.node_item("lonely").problem[0] == "warning"  # no path to an end node
+
+
+def test_the_worker_thread_ends_with_the_panel(qtbot) -> None:
+    doc = FlowDocument(flow_from_dict(json.loads(json.dumps(INVALID))))
+    panel = ProblemsPanel(doc)
+    panel.validate_soon()
+    qtbot.waitUntil(lambda: not panel.pending, timeout=3000)
+    worker = panel._worker
+    assert worker.running
+    panel.deleteLater()
+    qtbot.waitUntil(lambda: not worker.running, timeout=3000)
