@@ -380,11 +380,12 @@ class RemoteRunStore:
 
     def events_after(self, after_id: int = 0, *, run_id: str | None = None,
                      limit: int = 1000) -> list[dict[str, Any]]:
-        """Events after an id: from the live stream once it follows, else from ``/events``."""
+        """Events after an id: the whole log's from the live stream (what the app follows);
+        one run's, or when the stream does not reach back that far, from ``/events``."""
         follower = self.follower
         if follower is None and run_id is None:
             follower = self._follow(after_id)
-        if follower is not None and follower.alive:
+        if follower is not None and follower.alive and run_id is None:
             got = follower.events_after(after_id, run_id, limit)
             if got is not None:
                 if not got and follower.problem:

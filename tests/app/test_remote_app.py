@@ -388,3 +388,37 @@ def test_the_app_says_when_the_server_stops_answering_and_when_it_is_back(
     finally:
         window.shutdown()
         proxy.close()
+
+
+def test_approve_and_cancel_from_the_monitor_go_through_the_server(
+        qtbot, window, live: LiveServer) -> None:  # noqa: ANN001
+    from engine.flowfile import load_flow
+
+    conn = _sign_in(window, qtbot, live)
+    approval = load_flow(HELLO.parent / "approval.flow.json")
+    conn.store.deploy(approval)
+    run_id = conn.store.create_run(approval, {"release": "v2"})
+    qtbot.waitUntil(lambda: [a["run_id"] for a in conn.store.pending_approvals()] == [run_id],
+                    timeout=20000)
+    monitor = window.show_monitor()
+    qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
+    monitor.select_run(run_id)
+    qtbot.waitUntil(lambda: monitor.run is not None and monitor.run["run_id"] == run_id,
+                    timeout=10000)
+    monitor.select_node("sign_off")
+    qtbot.waitUntil(monitor.approve_action.isEnabled, timeout=10000)
+    monitor.comment.setText("looks good")
+    monitor.approve_action.trigger()
+    qtbot.waitUntil(lambda: conn.store.get_run(run_id)["status"] == "succeeded", timeout=20000)
+    assert conn.store.get_run(run_id)["outputs"] == {"published": True}
+    events = conn.store.events_after(0, run_id=run_id)
+    decision = [e["data"] for e in events if e["type"] == "approval"]
+    assert decision == [{"approved": True, "by": "ada", "comment": "looks good"}]
+    # a second run is cancelled from the monitor while it waits
+    second = conn.store.create_run(approval, {})
+    qtbot.waitUntil(lambda: second in monitor.model.row_of, timeout=10000)
+    monitor.select_run(second)
+    qtbot.waitUntil(lambda: (monitor.run or {}).get("status") == "waiting", timeout=20000)
+    qtbot.waitUntil(monitor.cancel_action.isEnabled)
+    monitor.cancel_action.trigger()
+    qtbot.waitUntil(lambda: conn.store.get_run(second)["status"] == "cancelled", timeout=20000)
