@@ -26,7 +26,7 @@ from engine.runs import RunStore
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _effect(id_: str, out: Path, sleep: float = 0.15) -> dict:
+def _effect(id_: str, out: Path, sleep: float = 0.3) -> dict:
     script = ('touch "$OUT/$FLOWDESK_RUN_ID.$FLOWDESK_NODE_ID.$FLOWDESK_ATTEMPT"; '
               f"sleep {sleep}")
     return node(id_, "shell", config={"command": ["sh", "-c", script],
@@ -38,7 +38,7 @@ def _py_effect(id_: str) -> dict:
             "name = '.'.join(os.environ[k] for k in ('FLOWDESK_RUN_ID', 'FLOWDESK_NODE_ID', "
             "'FLOWDESK_ATTEMPT'))\n"
             "open(os.path.join(inputs['out'], name), 'w').close()\n"
-            "import time; time.sleep(0.15)\n"
+            "import time; time.sleep(0.3)\n"
             "result = 7\n")
     return node(id_, "python", config={"code": code})
 
@@ -74,8 +74,11 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path, store_url: str,
     kills = 0
     for _ in range(5):
         proc = _resume(run_id, store_url)
-        time.sleep(rng.uniform(0.3, 2.0))
-        if proc.poll() is not None:
+        # the first kill lands before the flow (over 1.5 s of commands) can be done
+        time.sleep(rng.uniform(0.3, 1.2 if kills == 0 else 2.0))
+        if proc.poll() is not None:  # it finished before this kill
+            _, err = proc.communicate()
+            assert proc.returncode == 0, err.decode()
             break
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
