@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
 
 from designer.commands import SetFlowFieldCommand, SetNodeFieldCommand
@@ -287,3 +289,30 @@ def test_opening_paints_first_then_checks_in_the_background(editor, files, qtbot
     assert ed.problems.summary.text().startswith("4 errors")
     assert ed.scene.node_item("fetch").problem[0] == "error"
     assert ed.problems._worker.running  # the check ran in the worker thread
+
+
+def test_the_minimap_shows_the_opened_file_not_the_previous_one(editor, files, qtbot,
+                                                                tmp_path) -> None:
+    from designer.minimap import MiniMap
+
+    ed, _ = editor
+    assert ed.open_flow(files["a"])
+    qtbot.waitUntil(lambda: not ed.minimap._redraw.isActive())
+    other = dict(FLOW, edges=FLOW["edges"][1:], nodes=[dict(n) for n in FLOW["nodes"]])
+    other["nodes"][0]["y"] = 300  # the start node moves down, and loses its edge
+    path = tmp_path / "other.flow.json"
+    path.write_text(dumps(flow_from_dict(other)), encoding="utf-8")
+    assert ed.open_flow(path)
+    fresh = MiniMap(ed.view, overlay=False)  # what a minimap drawn from scratch shows
+    qtbot.addWidget(fresh)
+
+    def same() -> bool:
+        shown, drawn = (m.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+                        for m in (ed.minimap, fresh))
+        return shown == drawn
+
+    qtbot.waitUntil(same, timeout=3000)
+    scale, off = ed.minimap._transform()
+    start = QPointF(0, 300) * scale + off
+    image = ed.minimap.grab().toImage()
+    assert image.pixelColor(start.toPoint()).name() != "#ffffff"
