@@ -118,6 +118,10 @@ class MainWindow(QMainWindow):
         state = self.settings.window_state("main")
         if state is not None:
             self.restoreState(state)
+        else:  # first start: most of the room for the canvas
+            self.resizeDocks([self.palette_dock, self.properties_dock], [230, 320],
+                             Qt.Orientation.Horizontal)
+            self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         if show_welcome and not self.settings.welcome_seen():
             QTimer.singleShot(0, self.show_welcome)
 
