@@ -14,7 +14,7 @@ flow stays as it is.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
@@ -47,7 +47,7 @@ _adopted: dict[str, ServerClient] = {}
 def profile_url(server_url: str, username: str) -> str:
     """``https://host:port`` + ``ada`` → ``https://ada@host:port`` (what a profile keeps)."""
     parts = urlsplit(normalise_url(server_url))
-    return f"{parts.scheme}://{username}@{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{quote(username, safe='')}@{parts.netloc}{parts.path}"
 
 
 def split_profile_url(url: str) -> tuple[str, str]:
@@ -56,7 +56,7 @@ def split_profile_url(url: str) -> tuple[str, str]:
     if not parts.username or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ProfileError(f"'{url}' is not a server profile address (https://user@host:port).")
     host = parts.netloc.rsplit("@", 1)[1]
-    return f"{parts.scheme}://{host}{parts.path}", parts.username
+    return f"{parts.scheme}://{host}{parts.path}", unquote(parts.username)
 
 
 def server_profile(server_url: str, username: str) -> Profile:

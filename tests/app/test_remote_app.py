@@ -422,3 +422,20 @@ def test_approve_and_cancel_from_the_monitor_go_through_the_server(
     qtbot.waitUntil(monitor.cancel_action.isEnabled)
     monitor.cancel_action.trigger()
     qtbot.waitUntil(lambda: conn.store.get_run(second)["status"] == "cancelled", timeout=20000)
+
+
+@pytest.mark.parametrize(("server", "user"), [
+    ("https://flowdesk.example.com", "ann"),
+    ("https://flowdesk.example.com:8443/base", "ann@example.com"),
+    ("http://[::1]:8470", "o.neil-b_c"),
+])
+def test_server_profile_address_round_trip(server: str, user: str) -> None:
+    from app.profiles import ProfileError, make_profile
+    from app.remote import server_profile, split_profile_url
+
+    profile = server_profile(server, user)
+    assert split_profile_url(profile.url) == (server, user)
+    again, password = make_profile(profile.name, "server", profile.url)
+    assert again == profile and password is None
+    with pytest.raises(ProfileError, match="is not a server profile address"):
+        make_profile("x", "server", server)
