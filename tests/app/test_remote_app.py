@@ -439,3 +439,24 @@ def test_server_profile_address_round_trip(server: str, user: str) -> None:
     assert again == profile and password is None
     with pytest.raises(ProfileError, match="is not a server profile address"):
         make_profile("x", "server", server)
+
+
+def test_a_refused_deploy_lists_the_problems_and_deploys_nothing(
+        qtbot, window, live: LiveServer, tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    conn = _sign_in(window, qtbot, live)
+    bad = tmp_path / "bad.flow.json"
+    bad.write_text(json.dumps({"format": "flowdesk/1", "name": "bad", "nodes": [
+        {"id": "start", "kind": "start"}, {"id": "lost", "kind": "set",
+                                           "config": {"vars": {}}}], "edges": []}))
+    assert window.open_file(str(bad))
+    before = window.editor.flow.to_dict()
+    window.remote.deploy_action.trigger()
+    box = window.remote.message_box
+    assert box is not None and box.isVisible()
+    assert "no end node" in box.text()
+    assert "not reachable from the start node" in box.text()
+    assert window.last_message.startswith("Not deployed:")
+    assert conn.store.list_flows() == []
+    assert window.editor.flow.to_dict() == before
