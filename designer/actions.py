@@ -197,11 +197,7 @@ class EditActions(QObject):
             self._select(command.node_ids)
 
     def _select(self, ids: list[str]) -> None:
-        self.scene.clearSelection()
-        for nid in ids:
-            item = self.scene.node_item(nid)
-            if item is not None:
-                item.setSelected(True)
+        self.scene.select_nodes(ids)  # one selectionChanged, however many nodes
 
     def do_align(self, mode: str) -> None:
         ids = self.scene.selected_node_ids()

@@ -319,10 +319,7 @@ class FlowEditor(QWidget):
             self._fail("Cannot export", str(exc))
             return False
         finally:
-            for node_id in selected:
-                item = self.scene.node_item(node_id)
-                if item is not None:
-                    item.setSelected(True)
+            self.scene.select_nodes(selected)
         self.message.emit(f"Exported {out}.")
         return True
 

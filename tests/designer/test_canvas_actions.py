@@ -109,3 +109,22 @@ def test_minimap_redraws_after_an_edit_once_things_settle(qtbot) -> None:
     c.flow.move_node("end", 2000, 500)
     qtbot.waitUntil(lambda: mini._world != before)
     assert mini._world.contains(QPointF(2000, 500))
+
+
+def test_pasting_many_nodes_selects_them_with_one_selection_change(qtbot) -> None:
+    c = Canvas(qtbot)
+    a = EditActions(c.view)
+    a.select_all.trigger()
+    a.copy.trigger()
+    changes: list[int] = []
+
+    def count() -> None:
+        changes.append(len(c.scene.selectedItems()))
+
+    c.scene.selectionChanged.connect(count)
+    a.paste.trigger()
+    c.scene.selectionChanged.disconnect(count)  # the scene's teardown changes it too
+    pasted = c.scene.selected_node_ids()
+    assert len(pasted) == 5 and not set(pasted) & {"start", "fetch", "check", "notify", "end"}
+    assert changes == [5]  # not one announcement per pasted node
+    assert a.align_left.isEnabled() and a.distribute_h.isEnabled()
