@@ -119,3 +119,43 @@ def test_plain_json_text_from_a_text_editor_pastes(qtbot) -> None:
         "nodes": [{"id": "a", "kind": "delay", "config": {"seconds": 1}, "x": 0, "y": 0}]}))
     actions.paste.trigger()
     assert c.flow.node("a").config == {"seconds": 1}
+
+
+def test_paste_between_two_editors_in_one_app_also_after_the_exit_hook(qtbot,
+                                                                       tmp_path) -> None:
+    """Two whole FlowEditors: Ctrl+C in one, Ctrl+V in the other; the clipboard then goes
+    to plain text (what the exit hook leaves for other programs) and still pastes."""
+    from designer.editor import FlowEditor
+    from engine.flowfile import dumps
+
+    source, target = FlowEditor(), FlowEditor()
+    for editor in (source, target):
+        qtbot.addWidget(editor)
+        editor.resize(700, 450)
+        editor.show()
+    path = tmp_path / "source.flow.json"
+    path.write_text(dumps(Canvas(qtbot).flow), encoding="utf-8")
+    assert source.open_flow(path)
+    source.scene.select_nodes(["fetch", "check"])
+    source.view.setFocus()
+    source.activateWindow()
+    qtbot.waitUntil(source.view.hasFocus)
+    QTest.keyClick(source.view.viewport(), Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().mimeData().hasFormat(clipboard.FLOW_MIME)
+
+    target.activateWindow()
+    target.view.setFocus()
+    qtbot.waitUntil(target.view.hasFocus)
+    QTest.keyClick(target.view.viewport(), Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert [n.id for n in target.flow.nodes] == ["fetch", "check"]
+    assert [(e.source, e.target) for e in target.flow.edges] == [("fetch", "check")]
+    assert target.flow.node("fetch").config == source.flow.node("fetch").config
+
+    clipboard._release_clipboard_at_exit()  # as at exit: our mime type gone, the JSON kept
+    assert not QGuiApplication.clipboard().mimeData().hasFormat(clipboard.FLOW_MIME)
+    QTest.keyClick(target.view.viewport(), Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert [n.id for n in target.flow.nodes] == ["fetch", "check", "fetch_2", "check_2"]
+    assert [(e.source, e.target) for e in target.flow.edges] == [("fetch", "check"),
+                                                                 ("fetch_2", "check_2")]
+    assert target.document.undo_stack.count() == 2
+    assert source.flow.node("fetch") is not target.flow.node("fetch")
