@@ -275,12 +275,41 @@ class PythonHighlighter(QSyntaxHighlighter):
         self.string_format = self.rules[4][1]
         self.comment_format = self.rules[-1][1]
 
+    # Block states: the line ends inside a ''' string (1) or a """ string (2).
+    TRIPLES = {1: "'''", 2: '"""'}
+
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt's name
         for pattern, form in self.rules:
             it = pattern.globalMatch(text)
             while it.hasNext():
                 m = it.next()
                 self.setFormat(m.capturedStart(), m.capturedLength(), form)
+        self._triple_quoted(text)
+
+    def _triple_quoted(self, text: str) -> None:
+        """Colour triple-quoted strings that span lines; the block state carries them on."""
+        self.setCurrentBlockState(0)
+        pos, state = 0, self.previousBlockState()
+        while True:
+            if state in self.TRIPLES:
+                start, delim = pos, self.TRIPLES[state]
+                search_from = pos
+            else:
+                found = [(i, d) for d in self.TRIPLES.values()
+                         if (i := text.find(d, pos)) != -1]
+                if not found:
+                    return
+                start, delim = min(found)
+                if self.format(start) == self.comment_format:
+                    return  # quotes inside a comment open nothing (the comment runs to the end)
+                search_from = start + 3
+            end = text.find(delim, search_from)
+            if end == -1:
+                self.setFormat(start, len(text) - start, self.string_format)
+                self.setCurrentBlockState(1 if delim == self.TRIPLES[1] else 2)
+                return
+            self.setFormat(start, end + 3 - start, self.string_format)
+            pos, state = end + 3, 0
 
 
 class _PlainText(FieldEditor):

@@ -332,3 +332,28 @@ def test_an_input_type_is_picked_from_a_drop_down(editor: PropertyEditor,
     table.closeEditor(combo, table.itemDelegate().EndEditHint.NoHint)
     table.item(0, 2).setText("true")
     assert doc.flow.inputs == {"verbose": {"type": "boolean", "default": True}}
+
+
+def test_a_triple_quoted_string_is_coloured_across_lines(qtbot) -> None:
+    from PySide6.QtGui import QTextDocument
+
+    from designer.fields import PythonHighlighter
+
+    document = QTextDocument()
+    highlighter = PythonHighlighter(document)
+    document.setPlainText('x = """first\nif while\nlast""" + 1\n# not """ a string\ny = 2\n'
+                          "z = '''a'''\n")
+    highlighter.rehighlight()
+    string = highlighter.string_format.foreground().color().name()
+
+    def colours(line: int) -> list[tuple[int, int, str]]:
+        layout = document.findBlockByNumber(line).layout()
+        return [(f.start, f.length, f.format.foreground().color().name())
+                for f in layout.formats()]
+
+    assert colours(1) == [(0, 8, string)]  # keywords inside the string are string-coloured
+    assert (0, 7, string) in colours(2)  # up to the closing quotes, not beyond
+    assert all(c != string for _s, _l, c in colours(3))  # quotes in a comment open nothing
+    assert all(c != string for _s, _l, c in colours(4))
+    assert (4, 7, string) in colours(5)  # a one-line ''' string
+    assert [document.findBlockByNumber(i).userState() for i in range(5)] == [2, 2, 0, 0, 0]
