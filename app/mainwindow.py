@@ -497,6 +497,9 @@ class MainWindow(QMainWindow):
             self.monitor.close()
         self.backup.timer.stop()
         self.runner.background.wait()
+        stop_checking = getattr(self.editor.problems, "shutdown", None)
+        if callable(stop_checking):
+            stop_checking()  # the problems panel's validation thread
         if self.backup.job is not None:
             self.backup.job.thread.join(60)
         self.bridge.stop()
