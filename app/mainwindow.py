@@ -173,16 +173,26 @@ class MainWindow(QMainWindow):
             self.say(f"Cannot connect to {profile.name}: {exc}")
             return False
         old = self.connection
+        paused = self.bridge.active_count()  # runs of the old store pause, resumable there
+        if self.monitor is not None:
+            self.monitor.loader.wait()
+            self.monitor.background.wait()
         self.bridge.set_store(connection.store)
         self.connection = connection
         if old is not None:
             old.close()
-        self.bridge.resume_orphans()
+        resumed = self.bridge.resume_orphans()
         self.settings.set_current_profile(profile.name)
         if self.monitor is not None:
             self.monitor.refresh()
         self._show_connection()
-        self.say(f"Connected to {connection.describe()}.")
+        message = f"Connected to {connection.describe()}."
+        if paused:
+            message += (f" {paused} run(s) of {old.profile.name if old else 'the old store'} "
+                        "were paused; they go on when you connect to it again.")
+        if resumed:
+            message += f" Resumed {len(resumed)} interrupted run(s)."
+        self.say(message)
         return True
 
     def reopen_connection(self) -> None:

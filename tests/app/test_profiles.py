@@ -185,3 +185,29 @@ def test_renaming_and_removing_a_profile_moves_and_drops_its_password(
     qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
     assert [p.name for p in book.all()] == ["Local"]
     assert memory_keyring.items == {}
+
+
+def test_switching_pauses_runs_and_switching_back_resumes_them(window, qtbot, tmp_path: Path,
+                                                              memory_keyring) -> None:  # noqa: ANN001
+    from engine.flowfile import flow_from_dict
+
+    store = window.connection.store
+    run_id = store.create_run(flow_from_dict({
+        "format": "flowdesk/1", "name": "slow", "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "nap", "kind": "delay", "config": {"seconds": 30}},
+            {"id": "end", "kind": "end"}],
+        "edges": [{"from": "start", "to": "nap"}, {"from": "nap", "to": "end"}]}), {})
+    window.bridge.execute(run_id)
+    qtbot.waitUntil(lambda: store.get_run(run_id)["nodes"]["nap"]["status"] == "running",
+                    timeout=10000)
+    other, _ = make_profile("scratch", "sqlite", str(tmp_path / "scratch.db"))
+    window.profiles.save(other)
+    assert window.switch_profile("scratch")
+    assert "1 run(s) of Local were paused" in window.last_message
+    assert window.bridge.active_count() == 0
+    assert window.switch_profile("Local")
+    assert "Resumed 1 interrupted run(s)." in window.last_message
+    assert window.bridge.active_runs() == [run_id]
+    window.connection.store.request_cancel(run_id)
+    qtbot.waitUntil(lambda: window.bridge.active_count() == 0, timeout=10000)
