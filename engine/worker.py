@@ -39,7 +39,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import describe_exception
-from engine.runs import TERMINAL_RUN, RunBusy, RunStore, owner_alive
+from engine.runs import TERMINAL_NODE, TERMINAL_RUN, RunBusy, RunStore, owner_alive
 from engine.store import write_transaction
 from engine.store.schema import node_states, runs
 
@@ -76,7 +76,8 @@ def worker_owner(host: str | None = None) -> str:
 def _can_go_on(run_id: Any) -> Any:
     """SQL: the run, or one of its child runs, has a decided approval or a node cancel."""
     moved = or_(and_(node_states.c.status == "waiting", node_states.c.decision.isnot(None)),
-                node_states.c.cancel_requested.is_(True))
+                and_(node_states.c.cancel_requested.is_(True),  # stays set once carried out
+                     node_states.c.status.notin_(tuple(TERMINAL_NODE))))
     child = runs.alias("child")
     in_child = (select(node_states.c.run_id).join(child, child.c.id == node_states.c.run_id)
                 .where(child.c.parent_run_id == run_id, moved))

@@ -118,6 +118,29 @@ def test_claim_rules(tmp_path: Path, stores: Callable[[str], RunStore], store_ur
     assert store.run_row(just_created)["owner"] is None
 
 
+def test_a_waiting_run_is_claimed_only_when_it_can_go_on(
+        tmp_path: Path, stores: Callable[[str], RunStore], store_url: str) -> None:
+    store = stores(store_url)
+    f = flow([start(), node("ok", "approval", config={"prompt": "go?"}),
+              effect("side", tmp_path / "log", 0), end()],
+             ["start>ok", "start>side", "ok>end", "side>end"])
+    run_id = store.create_run(f, {}, detached=True)
+    now = time.time()
+    with store.engine.begin() as conn:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(status="waiting",
+                                                                  started_at=now))
+        conn.execute(update(node_states).where(node_states.c.run_id == run_id,
+                                               node_states.c.node_id == "ok").values(
+            status="waiting", output={"waiting_for": "approval", "prompt": "go?"}))
+        # a node cancel that was carried out long ago: nothing left to do about it
+        conn.execute(update(node_states).where(node_states.c.run_id == run_id,
+                                               node_states.c.node_id == "side").values(
+            status="cancelled", cancel_requested=True))
+    assert claim_runs(store, "w:1:a", 5, lease_s=30) == []
+    store.decide_approval(run_id, "ok", True, "alice")
+    assert claim_runs(store, "w:1:a", 5, lease_s=30) == [run_id]
+
+
 def test_concurrent_claims_never_hand_out_a_run_twice(tmp_path: Path, stores: Callable[[str], RunStore], pg_url: str) -> None:
     store = stores(pg_url)
     f = fanout_flow(tmp_path / "log")
