@@ -49,7 +49,8 @@ __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_LEASE_S", "Worker", "WorkerError", "c
 DEFAULT_CONCURRENCY = 4
 DEFAULT_LEASE_S = 30.0
 POLL_S = 0.5           # how often an idle worker looks for work
-ERROR_BACKOFF_S = 5.0  # how long a run that raised is left alone by this worker
+ERROR_BACKOFF_S = 5.0  # how long a run that raised is left alone by this worker (first time)
+MAX_BACKOFF_S = 300.0  # … doubling each time it raises again
 
 log = logging.getLogger("flowdesk.worker")
 
@@ -182,6 +183,7 @@ class Worker:
         self._lock = threading.Lock()
         self._active: dict[str, threading.Thread] = {}
         self._skip_until: dict[str, float] = {}
+        self._errors: Counter[str] = Counter()  # unexpected errors per run, for the backoff
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, *, once: bool = False) -> None:
@@ -263,7 +265,9 @@ class Worker:
             log.error("run %s stopped: %s (handed back)", run_id, describe_exception(exc))
             self._release(run_id)
             with self._lock:
-                self._skip_until[run_id] = time.time() + ERROR_BACKOFF_S
+                self._errors[run_id] += 1
+                backoff = min(MAX_BACKOFF_S, ERROR_BACKOFF_S * 2 ** (self._errors[run_id] - 1))
+                self._skip_until[run_id] = time.time() + backoff
         finally:
             with self._lock:
                 self._active.pop(run_id, None)

@@ -403,6 +403,29 @@ def test_a_store_outage_loses_nothing(tmp_path: Path,
     assert tries == [("interrupted", worker.owner), ("succeeded", worker.owner)]
 
 
+def test_a_run_that_cannot_be_executed_does_not_stop_the_worker(
+        tmp_path: Path, stores: Callable[[str], RunStore], sqlite_url: str) -> None:
+    log = tmp_path / "effects.log"
+    store = stores(sqlite_url)
+    broken, good = _enqueue(store, fanout_flow(log, width=1, sleep=0), 2)
+    with store.engine.begin() as conn:  # e.g. written by a newer Flowdesk
+        conn.execute(update(runs).where(runs.c.id == broken).values(
+            definition={"format": "flowdesk/9", "name": "future", "nodes": [], "edges": []}))
+    worker = WorkerProcess(sqlite_url, tmp_path, once=True)
+    try:
+        assert worker.wait(60) == 0, worker.text()
+    finally:
+        worker.close()
+    text = worker.text()
+    problem = [line for line in text.splitlines() if "stopped:" in line and broken in line]
+    assert len(problem) == 1 and "flowdesk/9" in problem[0] and problem[0].endswith(
+        "(handed back)")
+    assert "Traceback" not in text
+    assert store.get_run(good)["status"] == "succeeded"
+    row = store.run_row(broken)
+    assert row["status"] == "pending" and row["owner"] is None  # untouched, for a fix
+
+
 # -- bad input ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "env", "message"), [
