@@ -3,7 +3,8 @@
 One keyring entry per server and user (service ``flowdesk:<server url>``,
 user name as the account). The app never writes a token to disk itself: when
 the keyring backend is a plaintext file (``keyrings.alt``), the fail/null
-backend, or raises, :func:`keyring_problem` says so and the app offers a
+backend, a backend keyring itself rates below 1 (not recommended), or one that
+raises, :func:`keyring_problem` says so (the one rule, also for profile passwords) and the app offers a
 login for this session only.
 """
 
@@ -42,6 +43,13 @@ def keyring_problem() -> str | None:
                     "will not keep a token in it")
         return "no system keyring is available (install and unlock a Secret Service such as " \
                "gnome-keyring or KWallet)"
+    try:
+        weak = float(getattr(first, "priority", 1)) < 1
+    except (TypeError, ValueError):
+        weak = False
+    if weak:
+        return (f"the keyring backend {type(first).__name__} is not a recommended secure store "
+                "(priority below 1)")
     return None
 
 

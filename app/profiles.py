@@ -123,18 +123,10 @@ def check_keyring() -> Any:
 
     from app.credentials import keyring_problem
 
-    problem = keyring_problem()
+    problem = keyring_problem()  # the one rule for tokens and passwords alike
     if problem:
         raise ProfileError(f"Cannot keep the password safely: {problem}.")
-    backend = keyring.get_keyring()
-    try:
-        weak = float(getattr(backend, "priority", 1)) < 1
-    except (TypeError, ValueError):
-        weak = False
-    if weak:
-        raise ProfileError(f"Cannot keep the password safely: the keyring backend "
-                           f"{type(backend).__name__} is not a recommended secure store.")
-    return backend
+    return keyring.get_keyring()
 
 
 def save_password(profile_name: str, password: str) -> None:
