@@ -10,8 +10,6 @@ anyway) are folded into one column per strongly connected component.
 
 from __future__ import annotations
 
-import networkx as nx
-
 from engine.model import Flow
 
 __all__ = ["COLUMN_GAP", "NODE_H", "NODE_W", "ROW_GAP", "auto_layout", "overlapping_pairs"]
@@ -23,6 +21,8 @@ ROW_GAP = 90.0
 
 
 def _generations(flow: Flow) -> list[list[str]]:
+    import networkx as nx  # lazily: it is half of the app's start time
+
     graph = nx.DiGraph()
     graph.add_nodes_from(n.id for n in flow.nodes)
     graph.add_edges_from((e.source, e.target) for e in flow.edges

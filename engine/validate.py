@@ -13,9 +13,8 @@ import os
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 from jinja2 import TemplateSyntaxError, meta
 from jinja2 import nodes as jinja_nodes
 
@@ -23,6 +22,9 @@ from engine.expressions import _env, check_expression, check_templates, lone_exp
 from engine.flowfile import FlowFileError, _Reader
 from engine.kinds import KINDS, ConfigField
 from engine.model import FORMAT, NODE_FIELDS, Edge, Flow
+
+if TYPE_CHECKING:  # networkx is imported where used: it is half of the app's start time
+    import networkx as nx
 
 __all__ = ["Problem", "build_graph", "has_errors", "validate"]
 
@@ -61,6 +63,8 @@ def has_errors(problems: list[Problem]) -> bool:
 
 def build_graph(flow: Flow) -> nx.MultiDiGraph:
     """A networkx view of the flow: nodes by id, one edge per flow edge (``index`` attr)."""
+    import networkx as nx
+
     graph = nx.MultiDiGraph()
     graph.add_nodes_from(n.id for n in flow.nodes)
     for i, e in enumerate(flow.edges):
@@ -219,6 +223,8 @@ def _check_graph(flow: Flow, good: list[Edge], out: list[Problem]) -> None:
                                node=extra))
     if not ends:
         out.append(Problem("error", "the flow has no end node"))
+    import networkx as nx
+
     graph = nx.DiGraph()
     graph.add_nodes_from(n.id for n in flow.nodes)
     graph.add_edges_from((e.source, e.target) for e in good)
