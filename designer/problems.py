@@ -286,12 +286,14 @@ class ProblemsPanel(QWidget):
         style = self.style()
         icons = {True: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
                  False: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
+        items = []
         for i, p in enumerate(self.problems):
             item = QTreeWidgetItem([self.where(i), p.message])
             item.setIcon(0, icons[p.is_error])
             item.setData(0, PROBLEM_ROLE, i)
             item.setToolTip(1, f"{p.severity}: {p.message}")
-            self.tree.addTopLevelItem(item)
+            items.append(item)
+        self.tree.addTopLevelItems(items)  # one insertion, not thousands
 
     def _mark(self) -> None:
         """Put each problem on its node or edge; clear the marks of fixed ones."""
