@@ -141,19 +141,19 @@ def claim_runs(store: RunStore, owner: str, limit: int, *, lease_s: float,
                     and_(runs.c.status == "waiting", _can_go_on(runs.c.id))),
                 or_(meant_for_workers, lease_gone))
          .order_by(runs.c.created_at, runs.c.id)
-         .limit(limit + len(skip) + 4))
+         .limit(limit + 4))  # a few spare: a live owner here may have let its lease lapse
+    if skip:
+        q = q.where(runs.c.id.notin_(sorted(skip)))
     with write_transaction(store.engine) as conn:
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True, of=runs)
         rows = conn.execute(q).all()
-        chosen = [r.id for r in rows if r.id not in skip and (
-            not r.owner or r.owner == owner or not owner_alive(r.owner, r.lease_until, now))
-        ][:limit]
+        chosen = [r.id for r in rows if not r.owner or r.owner == owner
+                  or not owner_alive(r.owner, r.lease_until, now)][:limit]
         if chosen:
             conn.execute(update(runs).where(runs.c.id.in_(chosen)).values(
                 owner=owner, lease_until=now + lease_s))
-    order = {rid: i for i, rid in enumerate(chosen)}
-    return sorted(chosen, key=order.__getitem__)
+    return chosen
 
 
 class Worker:
