@@ -160,8 +160,8 @@ class Worker:
     """Claims runs from ``store`` and executes up to ``concurrency`` of them at once."""
 
     def __init__(self, store: RunStore, *, concurrency: int = DEFAULT_CONCURRENCY,
-                 lease_s: float = DEFAULT_LEASE_S, poll_s: float = POLL_S,
-                 host: str | None = None) -> None:
+                 lease_s: float = DEFAULT_LEASE_S, heartbeat_s: float | None = None,
+                 poll_s: float = POLL_S, host: str | None = None) -> None:
         if concurrency < 1:
             raise WorkerError(f"the concurrency must be at least 1, not {concurrency}")
         if lease_s < 1:
@@ -172,7 +172,7 @@ class Worker:
         # Process ids tell whether an owner on this machine lives, unless this worker
         # was given a host name of its own (it may not share our process-id namespace).
         self._local = self.owner.partition(":")[0] == socket.gethostname()
-        configure_lease(lease_s)  # the executor's heartbeat renews claims for this long
+        configure_lease(lease_s, heartbeat_s)  # the executor's heartbeat renews our claims
         self.store = store
         self.concurrency = concurrency
         self.lease_s = lease_s
@@ -188,8 +188,10 @@ class Worker:
     # -- the loop ---------------------------------------------------------------------
     def run(self, *, once: bool = False) -> None:
         """Claim and execute until :meth:`request_stop` (or, with ``once``, until idle)."""
-        log.info("worker %s started: concurrency %d, lease %g s", self.owner,
-                 self.concurrency, self.lease_s)
+        from engine import executor
+
+        log.info("worker %s started: concurrency %d, lease %g s, heartbeat %g s", self.owner,
+                 self.concurrency, self.lease_s, executor.HEARTBEAT_S)
         store_down = False
         try:
             while not self.stop.is_set():

@@ -26,24 +26,26 @@ def register(sub: Any) -> None:
                    help="how long a claim lasts without a heartbeat (default "
                         "$FLOWDESK_LEASE_S or 30); the heartbeat renews it every S/3 "
                         "(at most 10 s)")
+    p.add_argument("--heartbeat-s", type=float, default=None, metavar="S",
+                   help="how often the lease is renewed (default $FLOWDESK_HEARTBEAT_S or a "
+                        "third of the lease, at most 10 s); less than half the lease")
     p.add_argument("--once", action="store_true",
                    help="execute what can be claimed now, then exit when idle")
     p.add_argument("--quiet", action="store_true", help="log only problems, not each run")
     p.set_defaults(handler=worker_cmd)
 
 
-def _lease(args: argparse.Namespace) -> float:
-    from engine.worker import DEFAULT_LEASE_S
-
-    if args.lease_s is not None:
-        return float(args.lease_s)
-    text = os.environ.get("FLOWDESK_LEASE_S")
+def _seconds(given: float | None, variable: str) -> float | None:
+    """An option's value, else the environment variable's, else None."""
+    if given is not None:
+        return float(given)
+    text = os.environ.get(variable)
     if not text:
-        return DEFAULT_LEASE_S
+        return None
     try:
         return float(text)
     except ValueError:
-        raise CliError(f"FLOWDESK_LEASE_S must be a number of seconds, not {text!r}") from None
+        raise CliError(f"{variable} must be a number of seconds, not {text!r}") from None
 
 
 def _log_to_stderr(level: int) -> None:
@@ -59,14 +61,19 @@ def _log_to_stderr(level: int) -> None:
 def worker_cmd(args: argparse.Namespace) -> int:
     from engine.runs import RunStore
     from engine.store import StoreError, describe, resolve_url
-    from engine.worker import DEFAULT_CONCURRENCY, Worker, WorkerError
+    from engine.worker import DEFAULT_CONCURRENCY, DEFAULT_LEASE_S, Worker, WorkerError
 
     concurrency = DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency
     if concurrency < 1:
         raise CliError(f"--concurrency must be at least 1, not {concurrency}")
-    lease = _lease(args)
+    lease = _seconds(args.lease_s, "FLOWDESK_LEASE_S")
+    lease = DEFAULT_LEASE_S if lease is None else lease
     if not lease >= 1:  # also refuses nan
         raise CliError(f"--lease-s must be at least 1 second, not {lease:g}")
+    beat = _seconds(args.heartbeat_s, "FLOWDESK_HEARTBEAT_S")
+    if beat is not None and not 0.2 <= beat <= lease / 2:
+        raise CliError(f"--heartbeat-s must be between 0.2 seconds and half the lease "
+                       f"({lease / 2:g} s), not {beat:g}")
     _log_to_stderr(logging.WARNING if args.quiet else logging.INFO)
     url = resolve_url(args.store)
     try:
@@ -75,7 +82,7 @@ def worker_cmd(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     try:
         try:
-            worker = Worker(store, concurrency=concurrency, lease_s=lease)
+            worker = Worker(store, concurrency=concurrency, lease_s=lease, heartbeat_s=beat)
         except WorkerError as exc:
             raise CliError(str(exc)) from None
         logging.getLogger("flowdesk.worker").info("store %s", describe(url))

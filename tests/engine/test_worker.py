@@ -286,6 +286,28 @@ def test_a_killed_worker_on_this_machine_is_replaced_at_once(
                 ("interrupted", first.owner), ("succeeded", second.owner)]
 
 
+def test_the_heartbeat_renews_the_lease(tmp_path: Path, stores: Callable[[str], RunStore],
+                                        sqlite_url: str) -> None:
+    log = tmp_path / "effects.log"
+    gate = tmp_path / "gate"
+    store = stores(sqlite_url)
+    (run_id,) = _enqueue(store, fanout_flow(log, width=1, sleep=0, gate=gate), 1)
+    worker = WorkerProcess(sqlite_url, tmp_path, lease_s=3, extra=("--heartbeat-s", "0.5"))
+    try:
+        wait_until(lambda: len(executions(log)) == 1, 60)
+        seen = [store.run_row(run_id)["lease_until"]]
+        for _ in range(3):  # renewed again and again, always into the future
+            wait_until(lambda: store.run_row(run_id)["lease_until"] > seen[-1], 10)
+            seen.append(store.run_row(run_id)["lease_until"])
+        gate.touch()
+        wait_until(lambda: store.get_run(run_id)["status"] == "succeeded", 30)
+        assert worker.terminate() == 0
+    finally:
+        worker.close()
+    assert "lease 3 s, heartbeat 0.5 s" in worker.text()
+    assert store.run_row(run_id)["lease_until"] is None   # let go when done
+
+
 def test_a_delay_fires_once_across_a_worker_kill(tmp_path: Path, stores: Callable[[str], RunStore], pg_url: str) -> None:
     log = tmp_path / "effects.log"
     f = flow([start(), delay("nap", 4), effect("after", log, 0), end()],
@@ -433,6 +455,10 @@ def test_a_run_that_cannot_be_executed_does_not_stop_the_worker(
     (["--lease-s", "0.5"], {}, "error: --lease-s must be at least 1 second, not 0.5\n"),
     ([], {"FLOWDESK_LEASE_S": "soon"},
      "error: FLOWDESK_LEASE_S must be a number of seconds, not 'soon'\n"),
+    (["--lease-s", "6", "--heartbeat-s", "4"], {},
+     "error: --heartbeat-s must be between 0.2 seconds and half the lease (3 s), not 4\n"),
+    ([], {"FLOWDESK_HEARTBEAT_S": "x"},
+     "error: FLOWDESK_HEARTBEAT_S must be a number of seconds, not 'x'\n"),
     ([], {"FLOWDESK_WORKER_HOST": "a:b"},
      "error: the worker host name must be non-empty and without ':', not 'a:b'\n"),
     (["--store", "mysql://x/y"], {}, None),

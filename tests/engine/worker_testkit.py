@@ -55,7 +55,8 @@ class WorkerProcess:
     """``python -m engine.cli worker`` as a child process, its log in a file."""
 
     def __init__(self, url: str, tmp: Path, *, host: str | None = None, lease_s: float = 3,
-                 concurrency: int = 4, once: bool = False) -> None:
+                 concurrency: int = 4, once: bool = False, extra: tuple[str, ...] = ()
+                 ) -> None:
         self.log_path = tmp / f"worker-{time.monotonic_ns()}.log"
         env = dict(os.environ)
         if host:
@@ -64,6 +65,7 @@ class WorkerProcess:
                "--concurrency", str(concurrency), "--lease-s", str(lease_s)]
         if once:
             cmd.append("--once")
+        cmd += extra
         with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
         self.pid = self.proc.pid
