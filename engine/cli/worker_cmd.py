@@ -24,11 +24,10 @@ def register(sub: Any) -> None:
                    help="runs executed at once (default 4)")
     p.add_argument("--lease-s", type=float, default=None, metavar="S",
                    help="how long a claim lasts without a heartbeat (default "
-                        "$FLOWDESK_LEASE_S or 30); the heartbeat renews it every S/3 "
-                        "(at most 10 s)")
+                        "$FLOWDESK_LEASE_S or 30)")
     p.add_argument("--heartbeat-s", type=float, default=None, metavar="S",
                    help="how often the lease is renewed (default $FLOWDESK_HEARTBEAT_S or a "
-                        "third of the lease, at most 10 s); less than half the lease")
+                        "third of the lease, at most 10 s); at most half the lease")
     p.add_argument("--once", action="store_true",
                    help="execute what can be claimed now, then exit when idle")
     p.add_argument("--quiet", action="store_true", help="log only problems, not each run")
