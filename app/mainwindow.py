@@ -10,6 +10,7 @@ so the window opens fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.background import Background
 from app.bridge import EngineBridge
-from app.profiles import Connection, ProfileBook, ProfileError, open_connection
+from app.profiles import Connection, Profile, ProfileBook, ProfileError, open_connection
 from app.run_panel import RunPanel
 from app.runner import RunController
 from app.settings import AppSettings
@@ -61,6 +63,7 @@ class MainWindow(QMainWindow):
     """The Flowdesk application window."""
 
     connected = Signal()
+    profileSwitched = Signal(bool, str)  # ok, the sentence shown in the status bar
 
     def __init__(self, settings: AppSettings | None = None, *,
                  theme: ThemeManager | None = None, show_welcome: bool = True,
@@ -78,6 +81,8 @@ class MainWindow(QMainWindow):
         # the question asked before quitting with runs active (tests answer it)
         self.confirm_close_with_runs = self._ask_close_with_runs
         self.connection: Connection | None = None
+        self._connecting = False  # a store is being opened in a thread
+        self.background = Background(self)
         self.bridge = EngineBridge(None, self)
         self.editor = FlowEditor(self)
         self.setCentralWidget(self.editor)
@@ -126,27 +131,52 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.show_welcome)
 
     # -- connection -------------------------------------------------------------------------
-    def _open_first_connection(self) -> Connection:
-        profile = self.profiles.get(self.settings.current_profile())
+    def _open_first_connection(self, profile: Profile) -> tuple[Connection, str]:
+        """In a thread: the remembered profile, else Local (and why), never on the GUI thread."""
         try:
-            return open_connection(profile)
+            return open_connection(profile), ""
         except ProfileError as exc:
-            self.last_message = f"Could not open profile {profile.name}: {exc} Using Local."
-            return open_connection(self.profiles.get(None))
+            note = f"Could not open profile {profile.name}: {exc} Using Local."
+            return open_connection(self.profiles.get(None)), note
 
     def connect_store(self) -> None:
-        """Open the remembered profile (or Local) and start following it."""
-        if self.connection is not None:
+        """Open the remembered profile (or Local) in a thread and start following it.
+
+        Opening a store means migrations, a PostgreSQL connect or a server's token
+        refresh: a dead host may take seconds, so the window stays live meanwhile and
+        the status bar says ``Connecting to …``; :attr:`connected` says when it is done.
+        """
+        if self.connection is not None or self._connecting:
             return
         self._add_remote_actions()
-        self.connection = self._open_first_connection()
+        self._connecting = True
+        profile = self.profiles.get(self.settings.current_profile())
+        self.statusBar().showMessage(f"Connecting to {profile.name} ({profile.describe()})…")
+        self.background.call(lambda: self._open_first_connection(profile),
+                             self._first_connection_opened)
+
+    def _first_connection_opened(self, result: Any, error: str) -> None:
+        self._connecting = False
+        if self._shut_down:
+            if result is not None:
+                result[0].close()
+            return
+        if result is None:
+            self.say(f"Cannot open even the local store: {error}")
+            self.connection_label.setText("not connected")
+            return
+        self.connection, note = result
+        self.last_message = note
         self.bridge.set_store(self.connection.store)
         self.bridge.start()
         self.resumed = self.bridge.resume_orphans()
         if self.resumed:
-            self.last_message = f"Resumed {len(self.resumed)} interrupted run(s)."
-        if self.last_message:
-            self.statusBar().showMessage(self.last_message, 15000)
+            self.last_message = (f"{note} " if note else "") + \
+                f"Resumed {len(self.resumed)} interrupted run(s)."
+        self.statusBar().showMessage(self.last_message or
+                                     f"Connected to {self.connection.describe()}.", 15000)
+        if self.monitor is not None:  # opened while connecting: show this store's runs
+            self.monitor.refresh()
         self._show_connection()
         self.connected.emit()
 
@@ -164,14 +194,43 @@ class MainWindow(QMainWindow):
             self.say("Still opening the store; try again in a moment.")
         return self.connection
 
-    def switch_profile(self, name: str) -> bool:
-        """Open profile ``name``; on failure say why and keep the current connection."""
+    def switch_profile(self, name: str,
+                       on_done: Callable[[bool], None] | None = None) -> None:
+        """Open profile ``name`` in a thread; on failure say why and keep the current one.
+
+        The outcome comes back in the GUI thread: ``on_done(ok)`` and the
+        :attr:`profileSwitched` signal (ok, and the sentence shown).
+        """
         profile = self.profiles.get(name)
-        try:
-            connection = open_connection(profile)
-        except ProfileError as exc:
-            self.say(f"Cannot connect to {profile.name}: {exc}")
-            return False
+        if self._connecting:
+            self.say("Still connecting; try again in a moment.")
+            if on_done is not None:
+                on_done(False)
+            self.profileSwitched.emit(False, self.last_message)
+            return
+        self._connecting = True
+        self.statusBar().showMessage(f"Connecting to {profile.name} ({profile.describe()})…")
+        self.connection_label.setText(f"connecting to {profile.name}…")
+        self.background.call(lambda: open_connection(profile),
+                             lambda result, error: self._switched(profile, result, error,
+                                                                  on_done))
+
+    def _switched(self, profile: Profile, connection: Connection | None, error: str,
+                  on_done: Callable[[bool], None] | None) -> None:
+        self._connecting = False
+        ok = connection is not None and not self._shut_down
+        if connection is not None and self._shut_down:
+            connection.close()
+        if connection is None:
+            self.say(f"Cannot connect to {profile.name}: {error}")
+            self._show_connection()
+        elif ok:
+            self._adopt_connection(profile, connection)
+        if on_done is not None:
+            on_done(ok)
+        self.profileSwitched.emit(ok, self.last_message)
+
+    def _adopt_connection(self, profile: Profile, connection: Connection) -> None:
         old = self.connection
         paused = self.bridge.active_count()  # runs of the old store pause, resumable there
         if self.monitor is not None:
@@ -193,7 +252,6 @@ class MainWindow(QMainWindow):
         if resumed:
             message += f" Resumed {len(resumed)} interrupted run(s)."
         self.say(message)
-        return True
 
     def reopen_connection(self) -> None:
         """Reopen the store (after a restore): new pool, bridge and monitor follow it."""
@@ -454,7 +512,8 @@ class MainWindow(QMainWindow):
 
         current = self.connection.profile.name if self.connection else ""
         dialog = ProfilesDialog(self.profiles, current, self)
-        dialog.profileChosen.connect(lambda name: self.switch_profile(name) and dialog.accept())
+        dialog.profileChosen.connect(
+            lambda name: self.switch_profile(name, lambda ok: ok and dialog.accept()))
         dialog.open()
 
     def show_welcome(self) -> None:
@@ -507,6 +566,7 @@ class MainWindow(QMainWindow):
             self.monitor.close()
         self.backup.timer.stop()
         self.runner.background.wait()
+        self.background.wait()
         stop_checking = getattr(self.editor.problems, "shutdown", None)
         if callable(stop_checking):
             stop_checking()  # the problems panel's validation thread

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
@@ -83,6 +83,9 @@ class RemoteConnection(Connection):
         self.server_url, self.username = split_profile_url(profile.url)
         self.vault = TokenVault(self.server_url, self.username)
         self.relay = _SessionRelay()
+        app = QCoreApplication.instance()
+        if app is not None:  # opened in a thread (app/mainwindow.py): live in the GUI thread
+            self.relay.moveToThread(app.thread())
         client = client or _adopted.pop(profile.url, None)
         if client is None:
             client = self._resume()
@@ -378,9 +381,13 @@ class RemoteActions(QObject):
             self.window.say(str(exc))
             return
         adopt(profile, client)
-        if not self.window.switch_profile(profile.name):
-            _adopted.pop(profile.url, None)
-            client.close()
+
+        def switched(ok: bool) -> None:
+            if not ok and _adopted.get(profile.url) is client:
+                _adopted.pop(profile.url, None)
+                client.close()
+
+        self.window.switch_profile(profile.name, switched)
 
     def _declined_again(self) -> None:
         """No nagging: ask again only when the user picks Connect to server… themselves."""
@@ -401,12 +408,16 @@ class RemoteActions(QObject):
         if conn is None:
             return
         revoked = conn.log_out()
-        self.window.switch_profile(Profile("Local").name)
-        if revoked:
-            self.window.say(f"Logged out of {conn.server_url}.")
-        else:
-            self.window.say(f"Logged out here, but {conn.server_url} could not confirm it "
-                            "revoked the session; the stored token is deleted all the same.")
+
+        def switched(_ok: bool) -> None:
+            if revoked:
+                self.window.say(f"Logged out of {conn.server_url}.")
+            else:
+                self.window.say(f"Logged out here, but {conn.server_url} could not confirm it "
+                                "revoked the session; the stored token is deleted all the "
+                                "same.")
+
+        self.window.switch_profile(Profile("Local").name, switched)
 
     # -- flows ----------------------------------------------------------------------------------
     def open_deployed(self) -> None:

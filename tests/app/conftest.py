@@ -76,5 +76,6 @@ def window(qtbot, settings: AppSettings, memory_keyring: MemoryKeyring):  # noqa
     win.editor.ask_save_changes = lambda *_a: QMessageBox.StandardButton.Discard
     win.show()
     qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.connection is not None, timeout=20000)  # opened in a thread
     yield win
     win.shutdown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from engine.runs import RunStore
 from engine.store.schema import runs
@@ -31,3 +32,10 @@ def seed_runs(store: RunStore, count: int, *, flows: tuple[str, ...] = ("alpha",
         for start in range(0, len(rows), 1000):
             conn.execute(runs.insert(), rows[start:start + 1000])
     return [r["id"] for r in rows]
+
+
+def switch(window: Any, qtbot: Any, name: str) -> bool:
+    """Switch the window to profile ``name`` (opened in a thread) and wait for the outcome."""
+    with qtbot.waitSignal(window.profileSwitched, timeout=30000) as blocker:
+        window.switch_profile(name)
+    return bool(blocker.args[0])

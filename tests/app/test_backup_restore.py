@@ -9,6 +9,7 @@ import pytest
 from app.settings import BackupSchedule
 from engine.flowfile import load_flow
 from tests.app.conftest import EXAMPLES
+from tests.app.helpers import switch
 
 LONG = {"format": "flowdesk/1", "name": "long", "nodes": [
     {"id": "start", "kind": "start"}, {"id": "wait", "kind": "delay", "config": {"seconds": 30}},
@@ -138,7 +139,7 @@ def test_restore_a_sqlite_backup_into_an_open_postgres_profile(window, qtbot, tm
     assert ok, message
     profile, password = make_profile("shared", "postgresql", pg_url)
     window.profiles.save(profile, password)
-    assert window.switch_profile("shared")
+    assert switch(window, qtbot, "shared")
     pg_run = _run(window, qtbot, inputs={"who": "postgres"})
     monitor = window.show_monitor()
     assert list(monitor.model.row_of) == [pg_run]

@@ -53,6 +53,7 @@ def test_recent_files_and_layout_are_remembered(qtbot, settings: AppSettings,
     first = MainWindow(settings, show_welcome=False)
     qtbot.addWidget(first)
     first.show()
+    qtbot.waitUntil(lambda: first.connection is not None, timeout=20000)
     assert first.open_file(str(EXAMPLES / "hello.flow.json"))
     assert first.open_file(str(EXAMPLES / "approval.flow.json"))
     first.problems_dock.hide()
@@ -64,6 +65,7 @@ def test_recent_files_and_layout_are_remembered(qtbot, settings: AppSettings,
     second = MainWindow(settings, show_welcome=False)
     qtbot.addWidget(second)
     second.show()
+    qtbot.waitUntil(lambda: second.connection is not None, timeout=20000)
     second._fill_recent()
     names = [a.text() for a in second.recent_menu.actions() if not a.isSeparator()]
     assert names[:2] == ["approval.flow.json", "hello.flow.json"]
@@ -79,6 +81,7 @@ def test_welcome_page_opens_an_example(qtbot, settings: AppSettings, memory_keyr
     win = MainWindow(settings, show_welcome=True)
     qtbot.addWidget(win)
     win.show()
+    qtbot.waitUntil(lambda: win.connection is not None, timeout=20000)
     from app.welcome import WelcomeDialog
 
     qtbot.waitUntil(lambda: win.findChild(WelcomeDialog, "welcomeDialog") is not None)

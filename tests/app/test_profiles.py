@@ -12,7 +12,7 @@ from app.profiles import ProfileBook, ProfileError, make_profile
 from app.profiles_dialog import ProfilesDialog
 from app.settings import AppSettings, settings_path
 from engine.runs import RunStore
-from tests.app.helpers import seed_runs
+from tests.app.helpers import seed_runs, switch
 
 
 def test_postgres_password_goes_to_keyring_not_settings(qtbot, settings: AppSettings,
@@ -97,7 +97,7 @@ def test_switching_to_a_postgres_profile_shows_its_runs(window, qtbot, pg_url: s
     assert monitor.model.total == 3
     profile, password = make_profile("shared", "postgresql", pg_url)
     window.profiles.save(profile, password or None)
-    assert window.switch_profile("shared")
+    assert switch(window, qtbot, "shared")
     assert "shared" in window.connection_label.text()
     assert "127.0.0.1" in window.connection_label.text()
     assert monitor.model.total == 7
@@ -106,10 +106,10 @@ def test_switching_to_a_postgres_profile_shows_its_runs(window, qtbot, pg_url: s
     # a profile that cannot be opened keeps the current connection
     bad, _ = make_profile("nowhere", "postgresql", "postgresql+psycopg://u@127.0.0.1:1/x")
     window.profiles.save(bad)
-    assert not window.switch_profile("nowhere")
+    assert not switch(window, qtbot, "nowhere")
     assert "Cannot connect to nowhere" in window.last_message
     assert monitor.model.total == 7
-    assert window.switch_profile("Local")
+    assert switch(window, qtbot, "Local")
     assert monitor.model.total == 3
 
 
@@ -203,10 +203,10 @@ def test_switching_pauses_runs_and_switching_back_resumes_them(window, qtbot, tm
                     timeout=10000)
     other, _ = make_profile("scratch", "sqlite", str(tmp_path / "scratch.db"))
     window.profiles.save(other)
-    assert window.switch_profile("scratch")
+    assert switch(window, qtbot, "scratch")
     assert "1 run(s) of Local were paused" in window.last_message
     assert window.bridge.active_count() == 0
-    assert window.switch_profile("Local")
+    assert switch(window, qtbot, "Local")
     assert "Resumed 1 interrupted run(s)." in window.last_message
     assert window.bridge.active_runs() == [run_id]
     window.connection.store.request_cancel(run_id)
