@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from engine.runs import RunStore
 
 KEYRING_SERVICE = "flowdesk"
+# A PostgreSQL host that accepts the connection but never answers gives up after this
+# many seconds (libpq's connect_timeout) instead of hanging the profile switch forever.
+PG_CONNECT_TIMEOUT = 10
 DEFAULT_PROFILE = "Local"
 PROFILE_TYPES = ("sqlite", "postgresql", "server")  # server: app/remote.py
 
@@ -192,9 +195,19 @@ class LocalConnection(Connection):
             password = load_password(profile.name)
         self.url = profile.store_url(password)
         try:
-            self._store = RunStore.open(self.url)
+            self._store = RunStore.open(self._open_url())
         except StoreError as exc:
             raise ProfileError(str(exc)) from None
+
+    def _open_url(self) -> str:
+        """The URL to open: a PostgreSQL one gets a connect timeout unless it names one."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.url)
+        if url.get_backend_name() != "postgresql" or "connect_timeout" in url.query:
+            return self.url
+        url = url.update_query_dict({"connect_timeout": str(PG_CONNECT_TIMEOUT)})
+        return url.render_as_string(hide_password=False)
 
     @property
     def store(self) -> RunStore:
@@ -210,7 +223,7 @@ class LocalConnection(Connection):
         from engine.runs import RunStore
 
         self._store.engine.dispose()
-        self._store = RunStore.open(self.url)
+        self._store = RunStore.open(self._open_url())
 
     def close(self) -> None:
         self._store.engine.dispose()

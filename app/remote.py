@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from app.login_dialog import LoginDialog
     from app.mainwindow import MainWindow
 
+# Seconds a server may take to answer the start's token refresh before the app says it
+# cannot reach it and opens Local instead (the request runs in a thread either way).
+CONNECT_TIMEOUT = 15.0
+
 # Fresh sessions from the login dialog, handed to the connection that opens next.
 _adopted: dict[str, ServerClient] = {}
 
@@ -99,7 +103,7 @@ class RemoteConnection(Connection):
                                "sign in with File → Connect to server….")
         try:
             client = ServerClient(self.server_url, allow_insecure=True,
-                                  on_refresh_token=self.vault.save)
+                                  timeout=CONNECT_TIMEOUT, on_refresh_token=self.vault.save)
             client.resume(token)
         except AuthError:
             raise ProfileError(f"The session of {self.username} on {self.server_url} has "
