@@ -181,12 +181,18 @@ def restrict(actions: dict[str, list[QAction]], refusal: Any) -> None:
                 action.setToolTip(action.text().replace("&", ""))
 
 
-def restrict_monitor(monitor: Any, refusal: Any) -> None:
-    """The run monitor's cancel, retry, approve and run-again actions under the role's limits."""
+def restrict_monitor(monitor: Any, refusal: Any, approval_refusal: Any = None) -> None:
+    """The run monitor's cancel, retry, approve and run-again actions under the role's limits.
+
+    Approve and reject follow ``approval_refusal`` when given (the approval's own role,
+    as the server decides), else the operate rule.
+    """
+    deciders = [monitor.approve_action, monitor.reject_action]
     restrict({"operate": [monitor.cancel_action, monitor.cancel_node_action,
-                          monitor.retry_action, monitor.approve_action,
-                          monitor.reject_action],
+                          monitor.retry_action] + ([] if approval_refusal else deciders),
               "run": [monitor.again_action]}, refusal)
+    if approval_refusal is not None:
+        restrict({"decide": deciders}, lambda _kind: approval_refusal())
 
 
 # -- the deployed-flows dialog -----------------------------------------------------------

@@ -249,6 +249,20 @@ class RemoteRunStore:
         shown = ", ".join(mine) or "no role"
         return f"Your role on this server ({shown}) may not {what}; it needs {who}."
 
+    def approval_refusal(self, role: str | None) -> str | None:
+        """Why the user may not decide an approval naming ``role``, or ``None``.
+
+        The server's rule (engine/server/routes_approvals.py): the approval's own role
+        when it names one, else operator; admin always.
+        """
+        mine = set(self.client.roles)
+        needed = role or "operator"
+        if "admin" in mine or needed in mine:
+            return None
+        shown = ", ".join(sorted(mine)) or "no role"
+        return (f"Your role on this server ({shown}) may not decide this approval; it needs "
+                f"{needed} or admin.")
+
     # -- flows --------------------------------------------------------------------------
     def deploy(self, flow: Flow) -> tuple[str, int]:
         """Deploy ``flow`` as the next version of its name; 422 → :class:`DeployRefused`."""

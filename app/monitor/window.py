@@ -407,7 +407,17 @@ class RunMonitor(QMainWindow):
         if callable(refusal):  # a server's store: the user's role limits the actions
             from app.remote import restrict_monitor
 
-            restrict_monitor(self, refusal)
+            decide = getattr(self.store, "approval_refusal", None)
+            restrict_monitor(self, refusal, (lambda: decide(self._approval_role()))
+                             if callable(decide) else None)
+
+    def _approval_role(self) -> str | None:
+        """The ``role`` the selected approval node names in the run's snapshot, if any."""
+        node_id = self.inspector.node_id
+        if self.flow is None or not node_id or not self.flow.has_node(node_id):
+            return None
+        role = (self.flow.node(node_id).config or {}).get("role")
+        return str(role) if role else None
 
     def _do(self, what: str, fn: Any, then: Any = None) -> None:
         """Run one store call off the GUI thread; a failure is one sentence, nothing lost."""

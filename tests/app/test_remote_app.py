@@ -462,3 +462,40 @@ def test_a_refused_deploy_lists_the_problems_and_deploys_nothing(
     assert window.last_message.startswith("Not deployed:")
     assert conn.store.list_flows() == []
     assert window.editor.flow.to_dict() == before
+
+
+def test_a_designer_named_by_an_approval_decides_it_but_not_an_operators_one(
+        qtbot, window, live: LiveServer) -> None:  # noqa: ANN001
+    """The server's rule in the monitor: the approval's own role (else operator); admin always."""
+    from engine.flowfile import load_flow
+
+    live.add_user("dee", "designer")
+    conn = _sign_in(window, qtbot, live, "dee")
+    for_designers = load_flow(HELLO.parent / "approval.flow.json")
+    for_designers.node("sign_off").config["role"] = "designer"
+    for_designers.name = "designer-approval"
+    conn.store.deploy(for_designers)
+    mine = conn.store.create_run(for_designers, {"release": "v3"})
+    for_operators = load_flow(HELLO.parent / "approval.flow.json")
+    conn.store.deploy(for_operators)
+    theirs = conn.store.create_run(for_operators, {"release": "v4"})
+    qtbot.waitUntil(lambda: {a["run_id"] for a in conn.store.pending_approvals()}
+                    == {mine, theirs}, timeout=20000)
+    monitor = window.show_monitor()
+    qtbot.waitUntil(lambda: theirs in monitor.model.row_of, timeout=10000)
+    monitor.select_run(theirs)
+    qtbot.waitUntil(lambda: (monitor.run or {}).get("run_id") == theirs, timeout=10000)
+    monitor.select_node("sign_off")
+    qtbot.waitUntil(lambda: "it needs operator or admin" in monitor.approve_action.toolTip(),
+                    timeout=10000)
+    assert not monitor.approve_action.isEnabled() and not monitor.reject_action.isEnabled()
+    assert "may not decide this approval" in monitor.reject_action.toolTip()
+    monitor.select_run(mine)
+    qtbot.waitUntil(lambda: (monitor.run or {}).get("run_id") == mine, timeout=10000)
+    monitor.select_node("sign_off")
+    qtbot.waitUntil(monitor.approve_action.isEnabled, timeout=10000)
+    assert monitor.reject_action.isEnabled()
+    assert "may not" not in monitor.approve_action.toolTip()
+    monitor.approve_action.trigger()
+    qtbot.waitUntil(lambda: conn.store.get_run(mine)["status"] == "succeeded", timeout=20000)
+    assert conn.store.get_run(theirs)["status"] == "waiting"
