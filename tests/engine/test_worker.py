@@ -361,6 +361,32 @@ def test_a_decided_approval_is_picked_up(tmp_path: Path, stores: Callable[[str],
     assert executions(log)[(run_id, "after")] == [(1, last.pid)]
 
 
+def test_a_parent_waiting_on_a_child_approval_is_picked_up(
+        tmp_path: Path, stores: Callable[[str], RunStore], sqlite_url: str) -> None:
+    log = tmp_path / "effects.log"
+    child = flow([start(), node("ok", "approval", config={"prompt": "go?"}), end()],
+                 ["start>ok", "ok>end"], name="child")
+    save_flow(child, tmp_path / "child.flow.json")
+    parent = flow([start(), node("sub", "subflow", config={"flow": "child.flow.json"}),
+                   effect("after", log, 0), end()], ["start>sub", "sub>after", "after>end"],
+                  name="parent")
+    save_flow(parent, tmp_path / "parent.flow.json")
+    store = stores(sqlite_url)
+    run_id = store.create_run(parent, {}, source=str(tmp_path / "parent.flow.json"),
+                              detached=True)
+    worker = WorkerProcess(sqlite_url, tmp_path, once=True)
+    assert worker.wait(60) == 0, worker.text()
+    assert store.get_run(run_id)["status"] == "waiting"
+    (child_id,) = [r["run_id"] for r in store.list_runs() if r["run_id"] != run_id]
+    store.decide_approval(child_id, "ok", True, "alice")
+    last = WorkerProcess(sqlite_url, tmp_path, once=True)
+    assert last.wait(60) == 0, last.text()
+    assert store.get_run(child_id)["status"] == "succeeded"
+    assert store.get_run(run_id)["status"] == "succeeded"
+    assert executions(log)[(run_id, "after")] == [(1, last.pid)]
+    assert f"run {child_id} claimed" not in last.text()  # the parent drives its child
+
+
 def test_two_workers_share_a_sqlite_store(tmp_path: Path, stores: Callable[[str], RunStore], sqlite_url: str) -> None:
     log = tmp_path / "effects.log"
     store = stores(sqlite_url)
