@@ -77,6 +77,7 @@ class _SessionRelay(QObject):
     """Carries "the session is over" from any thread to the GUI thread."""
 
     lost = Signal(str)
+    rolesChanged = Signal(list)
 
 
 class RemoteConnection(Connection):
@@ -94,6 +95,7 @@ class RemoteConnection(Connection):
         if client is None:
             client = self._resume()
         self.client = client
+        client.on_roles_changed = self.relay.rolesChanged.emit
         self._store = RemoteRunStore(client, on_auth_lost=self._auth_lost)
 
     def _resume(self) -> ServerClient:
@@ -146,6 +148,7 @@ class RemoteConnection(Connection):
     def replace_client(self, client: ServerClient) -> None:
         """Carry on with a new session after signing in again."""
         self.client = client
+        client.on_roles_changed = self.relay.rolesChanged.emit
         self._store.replace_client(client)
 
     def describe(self) -> str:
@@ -315,12 +318,23 @@ class RemoteActions(QObject):
             if self._watched is not None:
                 try:
                     self._watched.relay.lost.disconnect(self._session_lost)
+                    self._watched.relay.rolesChanged.disconnect(self._roles_changed)
                 except (RuntimeError, TypeError):
                     pass
             if conn is not None:
                 conn.relay.lost.connect(self._session_lost, Qt.ConnectionType.QueuedConnection)
+                conn.relay.rolesChanged.connect(self._roles_changed,
+                                                Qt.ConnectionType.QueuedConnection)
             self._watched = conn
         self.apply_roles()
+
+    def _roles_changed(self, roles: list[str]) -> None:
+        """The server changed this user's roles (seen at a token refresh): apply them now."""
+        if self.connection is None:
+            return
+        self.window._show_connection()  # the label shows the roles; apply_roles follows
+        self.window.say(f"Your roles on {self.connection.server_url} are now "
+                        f"{', '.join(roles) or 'none'}.")
 
     def apply_roles(self) -> None:
         w = self.window
@@ -377,11 +391,20 @@ class RemoteActions(QObject):
         if client is None or client.username is None:
             return
         conn = self.connection
-        if again and conn is not None and conn.username == client.username \
+        if conn is not None and conn.username == client.username \
                 and normalise_url(conn.server_url) == client.url:
-            conn.replace_client(client)
-            self.window.say(f"Signed in again to {client.url}.")
-            self.connection_changed()
+            if again:  # the old session is over already
+                self._carry_on(conn, client, "")
+                return
+            # the same user signing in again: the new session replaces the old one, which
+            # is revoked on the server (off the GUI thread), not left alive
+            old = conn.client
+            old.on_refresh_token = None  # its logout must not delete the new stored token
+            self.window.background.call(
+                old.logout, lambda revoked, _e: self._carry_on(conn, client, " The previous "
+                                                               "session is revoked." if revoked
+                                                               else " The previous session "
+                                                               "could not be revoked."))
             return
         profile = server_profile(client.url, client.username)
         try:
@@ -398,6 +421,14 @@ class RemoteActions(QObject):
                 client.close()
 
         self.window.switch_profile(profile.name, switched)
+
+    def _carry_on(self, conn: RemoteConnection, client: ServerClient, note: str) -> None:
+        if self.window.connection is not conn:  # switched away meanwhile
+            client.close()
+            return
+        conn.replace_client(client)
+        self.window.say(f"Signed in again to {client.url}.{note}")
+        self.window._show_connection()
 
     def _declined_again(self) -> None:
         """No nagging: ask again only when the user picks Connect to server… themselves."""

@@ -95,6 +95,8 @@ class ServerClient:
         self.username: str | None = None
         self.roles: list[str] = []
         self.on_refresh_token = on_refresh_token
+        # called (from the requesting thread) when a silent refresh finds other roles
+        self.on_roles_changed: Callable[[list[str]], None] | None = None
 
     # -- session ------------------------------------------------------------
     @property
@@ -154,9 +156,30 @@ class ServerClient:
     def _access_token(self) -> str:
         with self._lock:
             if self._access is None or time.monotonic() > self._expires_at - REFRESH_MARGIN_S:
+                silent = self.username is not None  # signed in already: not a login/resume
                 self._refresh_now()
+                if silent:
+                    self._reread_roles()
             assert self._access is not None
             return self._access
+
+    def _reread_roles(self) -> None:
+        """After a silent refresh, ``/auth/me`` again, so a role changed on the server shows.
+
+        Cheap (one GET per access-token lifetime); a failure keeps the roles known.
+        """
+        try:
+            response = self._send("GET", "/auth/me",
+                                  headers={"Authorization": f"Bearer {self._access}"})
+        except ClientError:
+            return
+        if response.status_code != 200:
+            return
+        roles = list(response.json().get("roles", []))
+        if roles != self.roles:
+            self.roles = roles
+            if self.on_roles_changed is not None:
+                self.on_roles_changed(roles)
 
     def logout(self) -> bool:
         """Revoke the session on the server and forget the tokens here in any case.

@@ -499,3 +499,38 @@ def test_a_designer_named_by_an_approval_decides_it_but_not_an_operators_one(
     monitor.approve_action.trigger()
     qtbot.waitUntil(lambda: conn.store.get_run(mine)["status"] == "succeeded", timeout=20000)
     assert conn.store.get_run(theirs)["status"] == "waiting"
+
+
+def test_a_role_changed_on_the_server_shows_after_the_next_token_refresh(
+        qtbot, window, live: LiveServer) -> None:  # noqa: ANN001
+    from engine.auth.users import set_roles
+
+    live.add_user("rob", "designer", "operator")
+    conn = _sign_in(window, qtbot, live, "rob")
+    assert window.run_action.isEnabled() and window.remote.deploy_action.isEnabled()
+    set_roles(live.engine, "rob", ["viewer"])
+    conn.client._expires_at = 0  # the access token is due: the next call refreshes it
+    conn.store.list_flows()
+    qtbot.waitUntil(lambda: not window.run_action.isEnabled(), timeout=10000)
+    assert "may not start runs" in window.run_action.toolTip()
+    assert not window.remote.deploy_action.isEnabled()
+    assert "(viewer)" in window.connection_label.text()
+    assert "Your roles on" in window.last_message and "are now viewer" in window.last_message
+
+
+def test_signing_in_again_as_the_same_user_revokes_the_previous_session(
+        qtbot, window, live: LiveServer, memory_keyring) -> None:  # noqa: ANN001
+    conn = _sign_in(window, qtbot, live)
+    old_token = conn.client.refresh_token
+    assert old_token is not None
+    window.remote.connect_action.trigger()
+    dialog = window.remote.login_dialog
+    assert dialog is not None
+    _fill_and_sign_in(qtbot, dialog, live.url, "ada")
+    qtbot.waitUntil(lambda: "previous session is revoked" in window.last_message,
+                    timeout=20000)
+    assert window.connection is conn and conn.client.refresh_token != old_token
+    assert _refresh_refused(live, old_token)
+    new_token = memory_keyring.items[(service_for(live.url), "ada")]
+    assert new_token == conn.client.refresh_token
+    assert conn.store.list_flows() is not None  # the new session works
