@@ -51,6 +51,8 @@ DEFAULT_LEASE_S = 30.0
 POLL_S = 0.5           # how often an idle worker looks for work
 ERROR_BACKOFF_S = 5.0  # how long a run that raised is left alone by this worker (first time)
 MAX_BACKOFF_S = 300.0  # … doubling each time it raises again
+PARK_AFTER_S = 30.0    # a run whose next step is a timer this far off is let go until then
+WAKE_BEFORE_S = 2.0    # … and claimed again this long before the timer is due
 
 log = logging.getLogger("flowdesk.worker")
 
@@ -92,6 +94,27 @@ def _can_go_on(run_id: Any) -> Any:
                exists(in_child), exists(finished_child))
 
 
+def _timer_bound(run_id: Any, within: float) -> Any:
+    """SQL: the run has running nodes, and every one waits on a timer (a ``delay`` or a
+    retry backoff) that is due later than ``within`` (an epoch time)."""
+    running = and_(node_states.c.run_id == run_id, node_states.c.status == "running")
+    busy = select(node_states.c.node_id).where(running, or_(
+        node_states.c.ready_at.is_(None), node_states.c.ready_at <= within))
+    return and_(exists(select(node_states.c.node_id).where(running)), ~exists(busy))
+
+
+def parkable(store: RunStore, run_ids: list[str], now: float | None = None,
+             after_s: float = PARK_AFTER_S) -> list[str]:
+    """Of ``run_ids``, those with nothing to do for ``after_s`` but wait on timers."""
+    if not run_ids:
+        return []
+    now = time.time() if now is None else now
+    q = select(runs.c.id).where(runs.c.id.in_(run_ids), runs.c.status == "running",
+                                _timer_bound(runs.c.id, now + after_s))
+    with store.engine.connect() as conn:
+        return [r.id for r in conn.execute(q)]
+
+
 def dead_local_owners(store: RunStore, now: float | None = None) -> list[str]:
     """Unfinished runs owned by a process of this machine that is gone, lease or not.
 
@@ -128,7 +151,11 @@ def claim_runs(store: RunStore, owner: str, limit: int, *, lease_s: float,
         return []
     now = time.time() if now is None else now
     meant_for_workers = and_(runs.c.owner.is_(None),
-                             or_(runs.c.detached.is_(True), runs.c.started_at.isnot(None)))
+                             or_(runs.c.detached.is_(True), runs.c.started_at.isnot(None)),
+                             # a parked run (only a far timer to wait for) sleeps until due
+                             or_(runs.c.status != "running",
+                                 ~_timer_bound(runs.c.id, now + WAKE_BEFORE_S),
+                                 _can_go_on(runs.c.id)))
     lease_gone = and_(runs.c.owner.isnot(None), runs.c.lease_until < now)
     if orphans:
         lease_gone = or_(lease_gone, runs.c.id.in_(list(orphans)))
@@ -154,6 +181,20 @@ def claim_runs(store: RunStore, owner: str, limit: int, *, lease_s: float,
             conn.execute(update(runs).where(runs.c.id.in_(chosen)).values(
                 owner=owner, lease_until=now + lease_s))
     return chosen
+
+
+def _env_seconds(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise WorkerError(f"{name} must be a number of seconds, not {text!r}") from None
+    if not value >= WAKE_BEFORE_S * 2:
+        raise WorkerError(f"{name} must be at least {WAKE_BEFORE_S * 2:g} seconds, "
+                          f"not {value:g}")
+    return value
 
 
 class Worker:
@@ -184,6 +225,11 @@ class Worker:
         self._active: dict[str, threading.Thread] = {}
         self._skip_until: dict[str, float] = {}
         self._errors: Counter[str] = Counter()  # unexpected errors per run, for the backoff
+        self._stops: dict[str, threading.Event] = {}  # per run: pause it (stop or park)
+        self._parked: set[str] = set()
+        self._park = True
+        self._park_after_s = _env_seconds("FLOWDESK_PARK_AFTER_S", PARK_AFTER_S)
+        self._last_park_check = 0.0
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, *, once: bool = False) -> None:
@@ -193,8 +239,10 @@ class Worker:
         log.info("worker %s started: concurrency %d, lease %g s, heartbeat %g s", self.owner,
                  self.concurrency, self.lease_s, executor.HEARTBEAT_S)
         store_down = False
+        self._park = not once  # a one-off drain finishes what it takes
         try:
             while not self.stop.is_set():
+                self._park_idle_runs()
                 free = self.concurrency - self.active()
                 claimed: list[str] = []
                 if free > 0:
@@ -230,7 +278,29 @@ class Worker:
     def request_stop(self) -> None:
         """Stop claiming; running runs pause at their next step and are handed back."""
         self.stop.set()
+        with self._lock:
+            for event in self._stops.values():
+                event.set()
         self._wake.set()
+
+    def _park_idle_runs(self) -> None:
+        """Let go of runs that only wait on a far timer, so they hold no slot meanwhile;
+        any worker claims them again shortly before the timer is due."""
+        now = time.time()
+        if not self._park or now - self._last_park_check < 1.0:
+            return
+        self._last_park_check = now
+        with self._lock:
+            candidates = [r for r in self._active if r not in self._parked]
+        try:
+            idle = parkable(self.store, candidates, now, self._park_after_s)
+        except SQLAlchemyError:
+            return  # the claim below reports a store that is down
+        with self._lock:
+            for run_id in idle:
+                if run_id in self._stops:
+                    self._parked.add(run_id)
+                    self._stops[run_id].set()
 
     def active(self) -> int:
         with self._lock:
@@ -245,8 +315,12 @@ class Worker:
     def _start(self, run_id: str) -> None:
         thread = threading.Thread(target=self._execute, args=(run_id,), daemon=True,
                                   name=f"flowdesk-run-{run_id[:8]}")
+        stop = threading.Event()
         with self._lock:
             self._active[run_id] = thread
+            self._stops[run_id] = stop
+            if self.stop.is_set():
+                stop.set()
         thread.start()
 
     def _execute(self, run_id: str) -> None:
@@ -254,13 +328,15 @@ class Worker:
 
         try:
             log.info("run %s claimed", run_id)
-            status = execute_run(self.store, run_id, stop=self.stop, owner=self.owner)
-            if self.stop.is_set() and status not in TERMINAL_RUN and status != "waiting":
-                log.info("run %s handed back (%s)", run_id, status)
-            else:
-                with self._lock:
-                    self.finished[status] += 1
-                log.info("run %s %s", run_id, status)
+            status = execute_run(self.store, run_id, stop=self._stops[run_id],
+                                 owner=self.owner)
+            if status not in TERMINAL_RUN and status != "waiting":
+                why = "handed back" if self.stop.is_set() else "parked until its timer is due"
+                log.info("run %s %s (%s)", run_id, why, status)
+                return
+            with self._lock:
+                self.finished[status] += 1
+            log.info("run %s %s", run_id, status)
         except RunBusy as exc:
             log.info("run %s left to its owner: %s", run_id, exc)
         except Exception as exc:  # noqa: BLE001 - a run must not take the worker down
@@ -273,6 +349,8 @@ class Worker:
         finally:
             with self._lock:
                 self._active.pop(run_id, None)
+                self._stops.pop(run_id, None)
+                self._parked.discard(run_id)
             self._wake.set()
 
     def _release(self, run_id: str) -> None:

@@ -308,6 +308,40 @@ def test_the_heartbeat_renews_the_lease(tmp_path: Path, stores: Callable[[str], 
     assert store.run_row(run_id)["lease_until"] is None   # let go when done
 
 
+def test_a_run_waiting_on_a_far_timer_gives_its_slot_away(
+        tmp_path: Path, stores: Callable[[str], RunStore], store_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One slot; run A waits on a 6 s delay, so it is parked and B runs meanwhile; A is
+    claimed again before its timer is due, which fires once."""
+    monkeypatch.setenv("FLOWDESK_PARK_AFTER_S", "4")
+    log = tmp_path / "effects.log"
+    store = stores(store_url)
+    (a,) = _enqueue(store, flow([start(), delay("nap", 6), effect("after", log, 0), end()],
+                                ["start>nap", "nap>after", "after>end"], name="a"), 1)
+    worker = WorkerProcess(store_url, tmp_path, concurrency=1)
+    try:
+        wait_until(lambda: f"run {a} parked until its timer is due" in worker.text(), 30)
+        row = store.run_row(a)
+        assert row["status"] == "running" and row["owner"] is None  # holds nothing now
+        (b,) = _enqueue(store, fanout_flow(log, width=2, sleep=0), 1)
+        wait_until(lambda: store.get_run(b)["status"] == "succeeded", 30)
+        assert store.get_run(a)["nodes"]["nap"]["status"] == "running"  # B went first
+        wait_until(lambda: store.get_run(a)["status"] == "succeeded", 30)
+        assert worker.terminate() == 0
+    finally:
+        worker.close()
+    assert worker.text().count(f"run {a} claimed") == 2
+    assert [x["status"] for x in store.attempts(a, "nap")] == ["succeeded"]
+    assert executions(log)[(a, "after")] == [(1, worker.pid)]
+    doc = store.get_run(a)
+    from datetime import datetime
+
+    nap = doc["nodes"]["nap"]
+    waited = (datetime.fromisoformat(nap["finished_at"])
+              - datetime.fromisoformat(nap["started_at"])).total_seconds()
+    assert waited >= 6  # the timer kept its due time: not cut short by the parking
+
+
 def test_a_delay_fires_once_across_a_worker_kill(tmp_path: Path, stores: Callable[[str], RunStore], pg_url: str) -> None:
     log = tmp_path / "effects.log"
     f = flow([start(), delay("nap", 4), effect("after", log, 0), end()],
