@@ -19,6 +19,11 @@ certain, so there is no need to wait for its lease). A run that ``flowdesk run``
 claimed only when something can move it on: a decided approval or a node
 cancel request in it or in a child run.
 
+A run whose only remaining work is a far timer (a ``delay`` or a retry
+backoff at least :data:`PARK_AFTER_S` away) is *parked*: paused and let go, so
+it holds no slot; the claim query leaves it alone until :data:`WAKE_BEFORE_S`
+before the timer is due, and the new owner fires the timer at its stored time.
+
 On SIGTERM or SIGINT the worker stops claiming, pauses every run it holds
 (running attempts are recorded ``interrupted``) and clears their owner and
 lease, so another worker takes them at once instead of after the lease.
