@@ -4,6 +4,11 @@ Only the rows scrolled into view are ever fetched (``canFetchMore`` /
 ``fetchMore``, pages of :data:`PAGE`), so a store with tens of thousands of
 runs opens at once and scrolls smoothly. Events from the bridge update rows in
 place and bring in new runs at the top without a reset.
+
+A refresh (another store, other filters) reads the first page and the count in a
+thread: a far PostgreSQL server or a Flowdesk server must not freeze the window.
+The list is empty and :attr:`RunListModel.loading` is true meanwhile;
+``refreshed`` says when the rows are in (``refreshFailed`` says why not).
 """
 
 from __future__ import annotations
@@ -12,10 +17,18 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QColor
 
 from app.monitor.timefmt import duration, local_time, span
+from engine.errors import describe_exception
 
 if TYPE_CHECKING:
     from engine.runs import RunStore
@@ -36,8 +49,17 @@ Index = QModelIndex | QPersistentModelIndex
 class RunListModel(QAbstractTableModel):
     """Runs of one store, newest first, filtered by status, flow and a search text."""
 
+    refreshed = Signal()
+    refreshFailed = Signal(str)
+    _firstPage = Signal(int, object, str)
+
     def __init__(self, store: RunStore | None = None, parent: Any = None) -> None:
         super().__init__(parent)
+        self.loading = False  # a refresh's first page is being read in a thread
+        self._refresh_id = 0
+        self._loader: threading.Thread | None = None
+        self._held: list[list[dict[str, Any]]] = []  # events seen while loading
+        self._firstPage.connect(self._first_page, Qt.ConnectionType.QueuedConnection)
         self.store = store
         self.rows: list[dict[str, Any]] = []
         self.row_of: dict[str, int] = {}
@@ -57,10 +79,12 @@ class RunListModel(QAbstractTableModel):
         self.refresh()
 
     def wait_prefetch(self, timeout: float = 10.0) -> None:
-        """Let a read-ahead finish (before the store is closed or replaced)."""
+        """Let a read-ahead and a refresh's read finish (before the store is closed)."""
         if self._prefetcher is not None:
             self._prefetcher.join(timeout)
             self._prefetcher = None
+        if self._loader is not None:
+            self._loader.join(timeout)
 
     def set_filters(self, *, status: str | None = None, flow: str | None = None,
                     search: str | None = None) -> None:
@@ -104,21 +128,56 @@ class RunListModel(QAbstractTableModel):
         return self._query(PAGE, len(self.rows))
 
     def refresh(self) -> None:
-        """Drop every row and load the first page again."""
+        """Drop every row and read the first page and the count again, in a thread."""
         self._generation += 1
+        self._refresh_id += 1
         with self._lock:
             self._prefetched = None
         self.beginResetModel()
         self.rows, self.row_of = [], {}
-        self._exhausted = self.store is None
+        self._exhausted = True
         self.total = 0
-        if self.store is not None:
-            page = self._query(PAGE, 0)
-            self._append(page)
-            self._exhausted = len(page) < PAGE
-            self.total = self.store.count_runs(**self.filters)
         self.endResetModel()
+        self._held = []
+        if self.store is None:
+            self.loading = False
+            self.refreshed.emit()
+            return
+        self.loading = True
+        refresh_id, store, filters = self._refresh_id, self.store, dict(self.filters)
+
+        def work() -> None:
+            try:
+                page = store.list_runs(limit=PAGE, offset=0, **filters)
+                result, error = (page, store.count_runs(**filters)), ""
+            except Exception as exc:  # noqa: BLE001 - one sentence in the monitor
+                result, error = None, describe_exception(exc)
+            self._firstPage.emit(refresh_id, result, error)
+
+        self._loader = threading.Thread(target=work, name="flowdesk-list", daemon=True)
+        self._loader.start()
+
+    @Slot(int, object, str)
+    def _first_page(self, refresh_id: int, result: object, error: str) -> None:
+        if refresh_id != self._refresh_id:
+            return  # a newer refresh is under way
+        self._loader = None
+        self.loading = False
+        held, self._held = self._held, []
+        if result is None:
+            self.refreshFailed.emit(error)
+            self.refreshed.emit()
+            return
+        page, total = result  # type: ignore[misc]
+        self.beginResetModel()
+        self._append(page)
+        self._exhausted = len(page) < PAGE
+        self.total = int(total)
+        self.endResetModel()
+        for batch in held:  # what changed while the page was being read
+            self.apply_events(batch)
         self._prefetch()
+        self.refreshed.emit()
 
     def _append(self, page: list[dict[str, Any]]) -> None:
         for run in page:
@@ -148,6 +207,9 @@ class RunListModel(QAbstractTableModel):
     # -- live updates ------------------------------------------------------------
     def apply_events(self, batch: list[dict[str, Any]]) -> None:
         """Update rows from store events; runs not listed yet are fetched and put on top."""
+        if self.loading:  # applied once the first page is in
+            self._held.append(batch)
+            return
         unknown = False
         changed: set[int] = set()
         for ev in batch:

@@ -68,6 +68,10 @@ class RunMonitor(QMainWindow):
         self.background = Background(self)
         self.loader.loaded.connect(self._loaded)
         self.model = RunListModel(bridge.store, self)
+        self._want: str | None = None  # the run to select once the list is read
+        self._full_refresh = False
+        self.model.refreshed.connect(self._list_ready)
+        self.model.refreshFailed.connect(lambda why: self.say(f"Cannot list the runs: {why}"))
         self._build_filters()
         self._build_actions()
         self.table = QTableView()
@@ -211,14 +215,26 @@ class RunMonitor(QMainWindow):
         self.refresh()
 
     def refresh(self) -> None:
-        keep = self.run_id
+        """Show the store's runs again (read in a thread; :meth:`_list_ready` follows)."""
+        if not self.model.loading:
+            self._want = self.run_id
+        self._full_refresh = True
         self.model.set_store(self.store)
+        if self.model.loading:
+            self.count_label.setText("loading…")
+
+    def _list_ready(self) -> None:
+        """The list's first page is in: count, flow names, and the run that was selected."""
+        full, self._full_refresh = self._full_refresh, False
+        want, self._want = self._want, None
         self._update_count()
-        self._fill_flow_names()
-        if keep is not None and keep in self.model.row_of:
-            self.run_id = None  # the store may have changed under it: read it again
-            self.select_run(keep)
-        else:
+        if full:
+            self._fill_flow_names()
+        if want is not None and want in self.model.row_of:
+            if full:
+                self.run_id = None  # the store may have changed under it: read it again
+            self.select_run(want)
+        elif full:
             self._clear_detail()
 
     def _fill_flow_names(self) -> None:
@@ -232,12 +248,14 @@ class RunMonitor(QMainWindow):
         self.flow_filter.blockSignals(False)
 
     def apply_filters(self) -> None:
+        """Filter the list (read in a thread; the selected run stays selected if it matches)."""
+        if not self.model.loading:
+            self._want = self.run_id
         self.model.set_filters(status=self.status_filter.currentData() or None,
                                flow=self.flow_filter.currentText().strip() or None,
                                search=self.search.text().strip() or None)
-        self._update_count()
-        if self.run_id in self.model.row_of:
-            self.select_run(self.run_id)
+        if self.model.loading:
+            self.count_label.setText("loading…")
 
     def _update_count(self) -> None:
         self.count_label.setText(f"{self.model.total} runs")
@@ -259,6 +277,9 @@ class RunMonitor(QMainWindow):
     # -- selection ---------------------------------------------------------------------------
     def select_run(self, run_id: str) -> None:
         """Select ``run_id`` in the list (fetching pages until it is there)."""
+        if self.model.loading:  # selected when the list is in
+            self._want = run_id
+            return
         while run_id not in self.model.row_of and self.model.canFetchMore():
             self.model.fetchMore()
         row = self.model.row_of.get(run_id)

@@ -38,4 +38,12 @@ def switch(window: Any, qtbot: Any, name: str) -> bool:
     """Switch the window to profile ``name`` (opened in a thread) and wait for the outcome."""
     with qtbot.waitSignal(window.profileSwitched, timeout=30000) as blocker:
         window.switch_profile(name)
+    if window.monitor is not None:
+        listed(qtbot, window.monitor)
     return bool(blocker.args[0])
+
+
+def listed(qtbot: Any, monitor: Any) -> Any:
+    """Wait until the monitor's run list is read (it is read in a thread); returns it."""
+    qtbot.waitUntil(lambda: not monitor.model.loading, timeout=20000)
+    return monitor

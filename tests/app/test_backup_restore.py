@@ -9,7 +9,7 @@ import pytest
 from app.settings import BackupSchedule
 from engine.flowfile import load_flow
 from tests.app.conftest import EXAMPLES
-from tests.app.helpers import switch
+from tests.app.helpers import listed, switch
 
 LONG = {"format": "flowdesk/1", "name": "long", "nodes": [
     {"id": "start", "kind": "start"}, {"id": "wait", "kind": "delay", "config": {"seconds": 30}},
@@ -31,6 +31,8 @@ def _wait(window, qtbot, what: str, action) -> tuple[bool, str]:  # noqa: ANN001
                           check_params_cb=lambda w, _ok, _m: w == what) as blocker:
         action()
     _what, ok, message = blocker.args
+    if window.monitor is not None:  # a restore reads the list again, in a thread
+        listed(qtbot, window.monitor)
     return ok, message
 
 
@@ -43,7 +45,7 @@ def test_restore_while_the_app_has_the_store_open(window, qtbot, tmp_path: Path)
     assert ok, message
     assert message == f"Backed up 1 runs to {archive}."
     second = _run(window, qtbot, inputs={"who": "after"})
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     assert monitor.model.total == 2
     monitor.select_run(second)
     # a run executing in the app while we restore: it is paused first
@@ -141,7 +143,7 @@ def test_restore_a_sqlite_backup_into_an_open_postgres_profile(window, qtbot, tm
     window.profiles.save(profile, password)
     assert switch(window, qtbot, "shared")
     pg_run = _run(window, qtbot, inputs={"who": "postgres"})
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     assert list(monitor.model.row_of) == [pg_run]
     window.backup.confirm = lambda _text: True
     ok, message = _wait(window, qtbot, "restore", lambda: window.backup.restore_from(archive))

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from engine.flowfile import flow_from_dict, load_flow
 from tests.app.conftest import EXAMPLES, ROOT
-from tests.app.helpers import seed_runs
+from tests.app.helpers import listed, seed_runs
 
 
 def _flow(nodes: list[dict], edges: list[tuple[str, str]], name: str = "t") -> dict:
@@ -35,7 +35,7 @@ def test_a_failing_flow_shows_its_error_in_the_inspector(window, qtbot) -> None:
                  {"id": "boom", "kind": "python", "config": {
                      "code": "print('about to fail')\nraise ValueError('disk is full')"}},
                  {"id": "end", "kind": "end"}], [("start", "boom"), ("boom", "end")], "fails")
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     run_id = _start(window, doc)
     qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
     monitor.select_run(run_id)
@@ -54,7 +54,7 @@ def test_a_failing_flow_shows_its_error_in_the_inspector(window, qtbot) -> None:
 
 def test_an_approval_decided_in_the_monitor_lets_the_run_finish(window, qtbot) -> None:  # noqa: ANN001
     flow = load_flow(EXAMPLES / "approval.flow.json")
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     run_id = _start(window, flow.to_dict())
     qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
     monitor.select_run(run_id)
@@ -77,7 +77,7 @@ def test_an_approval_decided_in_the_monitor_lets_the_run_finish(window, qtbot) -
 
 def test_rejecting_takes_the_error_edge(window, qtbot) -> None:  # noqa: ANN001
     flow = load_flow(EXAMPLES / "approval.flow.json")
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     run_id = _start(window, flow.to_dict())
     qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
     monitor.select_run(run_id)
@@ -91,7 +91,7 @@ def test_cancel_stops_a_long_run(window, qtbot) -> None:  # noqa: ANN001
     doc = _flow([{"id": "start", "kind": "start"},
                  {"id": "wait", "kind": "delay", "config": {"seconds": 30}},
                  {"id": "end", "kind": "end"}], [("start", "wait"), ("wait", "end")], "long")
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     run_id = _start(window, doc)
     qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
     monitor.select_run(run_id)
@@ -127,7 +127,7 @@ def test_retry_reruns_only_the_failed_nodes(window, qtbot, tmp_path: Path) -> No
                      "    raise RuntimeError('not yet')\nresult = 'ok'")}},
                  {"id": "end", "kind": "end"}],
                 [("start", "first"), ("first", "flaky"), ("flaky", "end")], "flaky")
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     run_id = _start(window, doc)
     qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
     monitor.select_run(run_id)
@@ -143,7 +143,7 @@ def test_retry_reruns_only_the_failed_nodes(window, qtbot, tmp_path: Path) -> No
 
 
 def test_runs_started_by_the_command_line_appear(window, qtbot, flowdesk_home) -> None:  # noqa: ANN001
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     assert monitor.model.total == 0
     out = subprocess.run([sys.executable, "-m", "engine.cli", "run",
                           str(EXAMPLES / "hello.flow.json"), "--input", "who=cli", "--json"],
@@ -161,7 +161,7 @@ def test_runs_started_by_the_command_line_appear(window, qtbot, flowdesk_home) -
 
 def test_ten_thousand_runs_are_fetched_lazily_and_filtered(window, qtbot) -> None:  # noqa: ANN001
     seed_runs(window.connection.store, 10_000, flows=("alpha", "beta"))
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     model = monitor.model
     assert model.total == 10_000
     assert model.rowCount() == 500  # one page, not 10,000
@@ -179,6 +179,9 @@ def test_ten_thousand_runs_are_fetched_lazily_and_filtered(window, qtbot) -> Non
     assert model.rowCount() == 10_000
     assert len(model.row_of) == 10_000
     monitor.status_filter.setCurrentIndex(monitor.status_filter.findData("failed"))
+    assert model.loading and model.rowCount() == 0  # read in a thread, the window goes on
+    assert monitor.count_label.text() == "loading…"
+    listed(qtbot, monitor)
     assert model.total == 2500
     assert {r["status"] for r in model.rows} == {"failed"}
     monitor.status_filter.setCurrentIndex(0)
@@ -197,8 +200,9 @@ def test_ten_thousand_runs_are_fetched_lazily_and_filtered(window, qtbot) -> Non
 
 
 def test_a_filtered_list_takes_in_runs_that_come_to_match(window, qtbot) -> None:  # noqa: ANN001
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     monitor.status_filter.setCurrentIndex(monitor.status_filter.findData("failed"))
+    listed(qtbot, monitor)
     ok = _start(window, _flow([{"id": "start", "kind": "start"}, {"id": "end", "kind": "end"}],
                               [("start", "end")], "fine"))
     bad = _start(window, _flow([{"id": "start", "kind": "start"},
@@ -213,7 +217,7 @@ def test_a_filtered_list_takes_in_runs_that_come_to_match(window, qtbot) -> None
 
 
 def test_a_refused_action_is_one_sentence(window, qtbot) -> None:  # noqa: ANN001
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     run_id = _start(window, load_flow(EXAMPLES / "hello.flow.json").to_dict())
     qtbot.waitUntil(lambda: _status(window, run_id) == "succeeded", timeout=20000)
     monitor.select_run(run_id)

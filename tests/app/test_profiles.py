@@ -12,7 +12,7 @@ from app.profiles import ProfileBook, ProfileError, make_profile
 from app.profiles_dialog import ProfilesDialog
 from app.settings import AppSettings, settings_path
 from engine.runs import RunStore
-from tests.app.helpers import seed_runs, switch
+from tests.app.helpers import listed, seed_runs, switch
 
 
 def test_postgres_password_goes_to_keyring_not_settings(qtbot, settings: AppSettings,
@@ -93,7 +93,7 @@ def test_switching_to_a_postgres_profile_shows_its_runs(window, qtbot, pg_url: s
     pg_store = RunStore.open(pg_url)
     seed_runs(pg_store, 7, flows=("pg-flow",))
     pg_store.close()
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     assert monitor.model.total == 3
     profile, password = make_profile("shared", "postgresql", pg_url)
     window.profiles.save(profile, password or None)

@@ -15,7 +15,7 @@ from remote_kit import HELLO, PASSWORD, LiveServer
 from app.credentials import TokenVault, service_for
 from app.login_dialog import LoginDialog
 from app.remote import RemoteConnection
-from tests.app.helpers import switch
+from tests.app.helpers import listed, switch
 
 OK = QDialogButtonBox.StandardButton.Ok
 
@@ -213,7 +213,7 @@ def test_deploy_run_and_monitor_a_remote_run(qtbot, window, live: LiveServer) ->
         "start": "succeeded", "greet": "succeeded", "end": "succeeded"})
     run = conn.store.get_run(run_id)
     assert run["outputs"] == {"greeting": "Hello, Ada!"} and run["created_by"] == "ada"
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
     monitor.select_run(run_id)
     qtbot.waitUntil(lambda: monitor.run is not None and monitor.run["run_id"] == run_id
@@ -262,7 +262,7 @@ def test_a_viewer_sees_run_actions_disabled_with_the_reason(
     assert not window.cancel_action.isEnabled()
     assert not window.remote.deploy_action.isEnabled()
     assert "may not deploy flows" in window.remote.deploy_action.toolTip()
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
     monitor.select_run(run_id)
     qtbot.waitUntil(lambda: monitor.run is not None and monitor.run["run_id"] == run_id,
@@ -402,7 +402,7 @@ def test_approve_and_cancel_from_the_monitor_go_through_the_server(
     run_id = conn.store.create_run(approval, {"release": "v2"})
     qtbot.waitUntil(lambda: [a["run_id"] for a in conn.store.pending_approvals()] == [run_id],
                     timeout=20000)
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     qtbot.waitUntil(lambda: run_id in monitor.model.row_of, timeout=10000)
     monitor.select_run(run_id)
     qtbot.waitUntil(lambda: monitor.run is not None and monitor.run["run_id"] == run_id,
@@ -481,7 +481,7 @@ def test_a_designer_named_by_an_approval_decides_it_but_not_an_operators_one(
     theirs = conn.store.create_run(for_operators, {"release": "v4"})
     qtbot.waitUntil(lambda: {a["run_id"] for a in conn.store.pending_approvals()}
                     == {mine, theirs}, timeout=20000)
-    monitor = window.show_monitor()
+    monitor = listed(qtbot, window.show_monitor())
     qtbot.waitUntil(lambda: theirs in monitor.model.row_of, timeout=10000)
     monitor.select_run(theirs)
     qtbot.waitUntil(lambda: (monitor.run or {}).get("run_id") == theirs, timeout=10000)
