@@ -102,7 +102,7 @@ def test_fixing_the_flow_clears_list_and_marks_after_the_debounce(setup, qtbot) 
     doc.push(ConnectCommand(doc.flow, "fetch", "lonely"))
     assert counts == []  # not yet: the check waits until the edits settle
     assert panel.timer.isActive()
-    qtbot.waitUntil(lambda: counts != [], timeout=3000)
+    qtbot.waitUntil(lambda: not panel.pending, timeout=5000)  # checked and shown
     assert counts == [(0, 1)]  # one validation for three quick edits
     assert [p.message for p in panel.problems] == [
         "no path from this node reaches an end node"]
@@ -111,7 +111,8 @@ def test_fixing_the_flow_clears_list_and_marks_after_the_debounce(setup, qtbot) 
     assert scene.edge_item(doc.flow.edges[1].key).problem is None
     assert panel.summary.text() == "0 errors, 1 warning."
     doc.push(ConnectCommand(doc.flow, "lonely", "end"))
-    qtbot.waitUntil(lambda: len(counts) == 2, timeout=3000)
+    qtbot.waitUntil(lambda: not panel.pending, timeout=5000)
+    assert len(counts) == 2
     assert panel.problems == []
     assert scene.node_item("lonely").problem is None
     assert panel.summary.text() == "No problems: the flow can run."
