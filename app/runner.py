@@ -16,12 +16,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.background import Background
-from app.inputs_dialog import InputsDialog
 from app.monitor.timefmt import span
 from engine.model import Flow
 
 if TYPE_CHECKING:
     from app.bridge import EngineBridge
+    from app.inputs_dialog import InputsDialog
 
 
 class RunController(QObject):
@@ -61,6 +61,8 @@ class RunController(QObject):
             return
         snapshot = flow.copy()
         if snapshot.inputs:
+            from app.inputs_dialog import InputsDialog  # on first use: off the start path
+
             dialog = InputsDialog(snapshot, self._last_inputs.get(snapshot.name), self._parent)
             dialog.accepted.connect(lambda: self._start(snapshot, dialog.values(), source))
             dialog.finished.connect(lambda _r: self._forget(dialog))

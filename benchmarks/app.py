@@ -110,8 +110,12 @@ def monitor(count: int = 10_000) -> None:
     app.processEvents()
     window.table.viewport().repaint()
     shown = time.perf_counter() - t0
-    print(f"monitor with {count} runs: shown in {shown:.3f} s (goal <= 0.5 s), "
-          f"{window.model.rowCount()} rows fetched at first")
+    while window.model.loading:  # the first page is read in a thread
+        app.processEvents()
+    window.table.viewport().repaint()
+    listed = time.perf_counter() - t0
+    print(f"monitor with {count} runs: shown in {shown:.3f} s, first page listed in "
+          f"{listed:.3f} s (goal <= 0.5 s), {window.model.rowCount()} rows fetched at first")
     bar = window.table.verticalScrollBar()
     frames = []
     step = max(1, window.table.viewport().height() // 22)  # one page a frame
