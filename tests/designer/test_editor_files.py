@@ -316,3 +316,12 @@ def test_the_minimap_shows_the_opened_file_not_the_previous_one(editor, files, q
     start = QPointF(0, 300) * scale + off
     image = ed.minimap.grab().toImage()
     assert image.pixelColor(start.toPoint()).name() != "#ffffff"
+
+
+def test_a_hidden_editor_still_checks_an_opened_file(qtbot, files) -> None:
+    ed = FlowEditor()  # never shown, so its canvas never paints
+    qtbot.addWidget(ed)
+    assert ed.open_flow(files["a"])
+    assert ed.problems.pending
+    qtbot.waitUntil(lambda: not ed.problems.pending, timeout=5000)
+    assert ed.problems.summary.text() == "No problems: the flow can run."
