@@ -26,9 +26,9 @@ THREAD_PREFIX = "flowdesk-"
 class _Relay(QObject):
     """Lives in the GUI thread; worker threads emit through it (queued by Qt)."""
 
-    batch = Signal(list)
+    batch = Signal(int, list)       # follow generation, events
     finished = Signal(str, str)     # run_id, final status or "error: message"
-    health = Signal(str)            # "" when the store answers again, else why not
+    health = Signal(int, str)       # follow generation; "" when the store answers again
 
 
 class EngineBridge(QObject):
@@ -46,7 +46,9 @@ class EngineBridge(QObject):
         self._relay = _Relay()
         self._relay.batch.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._relay.finished.connect(self._run_done, Qt.ConnectionType.QueuedConnection)
-        self._relay.health.connect(self.storeProblem, Qt.ConnectionType.QueuedConnection)
+        self._relay.health.connect(self._health, Qt.ConnectionType.QueuedConnection)
+        # each start() follows anew: what an old follower (another store) had queued is dropped
+        self._generation = 0
         self._stop_follow = threading.Event()
         self._follower: threading.Thread | None = None
         self._runs: dict[str, tuple[threading.Thread, threading.Event]] = {}
@@ -60,11 +62,12 @@ class EngineBridge(QObject):
             return
         self.last_id = self.store.last_event_id() if after_id is None else after_id
         self._stop_follow.clear()
-        self._follower = threading.Thread(target=self._follow, name=f"{THREAD_PREFIX}events",
-                                          daemon=True)
+        self._generation += 1
+        self._follower = threading.Thread(target=self._follow, args=(self._generation,),
+                                          name=f"{THREAD_PREFIX}events", daemon=True)
         self._follower.start()
 
-    def _follow(self) -> None:
+    def _follow(self, generation: int) -> None:
         from engine.errors import describe_exception
 
         after = self.last_id
@@ -74,22 +77,29 @@ class EngineBridge(QObject):
                 batch = self.store.events_after(after, limit=2000)
             except Exception as exc:  # noqa: BLE001 - say so once, keep trying
                 if not failing:
-                    self._relay.health.emit(describe_exception(exc))
+                    self._relay.health.emit(generation, describe_exception(exc))
                 failing = True
                 self._stop_follow.wait(1.0)
                 continue
             if failing:
-                self._relay.health.emit("")
+                self._relay.health.emit(generation, "")
                 failing = False
             if batch:
                 after = batch[-1]["id"]
-                self._relay.batch.emit(batch)
+                self._relay.batch.emit(generation, batch)
                 if len(batch) == 2000:
                     continue
             self._stop_follow.wait(POLL_S)
 
-    @Slot(list)
-    def _deliver(self, batch: list[dict[str, Any]]) -> None:
+    @Slot(int, str)
+    def _health(self, generation: int, problem: str) -> None:
+        if generation == self._generation:
+            self.storeProblem.emit(problem)
+
+    @Slot(int, list)
+    def _deliver(self, generation: int, batch: list[dict[str, Any]]) -> None:
+        if generation != self._generation:
+            return  # queued by the follower of a store no longer followed
         if batch:
             self.last_id = max(self.last_id, batch[-1]["id"])
         self.events.emit(batch)
@@ -178,6 +188,7 @@ class EngineBridge(QObject):
         """Stop following and stop executing; waits for every thread."""
         self.pause_runs(timeout)
         self._stop_follow.set()
+        self._generation += 1  # what the stopped follower had queued is dropped
         if self._follower is not None:
             self._follower.join(timeout)
             self._follower = None

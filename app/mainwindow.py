@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.close()
         resumed = self.bridge.resume_orphans()
+        self._engine_state(self.bridge.active_count())  # not the old store's "unreachable"
         self.settings.set_current_profile(profile.name)
         if self.monitor is not None:
             self.monitor.refresh()
