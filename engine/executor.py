@@ -134,6 +134,7 @@ class RunExecution:
     def flush(self) -> None:
         if self.state.has_writes:
             with write_transaction(self.store.engine) as conn:
+                self._fence(conn)
                 self.state.flush(conn)
         if FAULT is not None and (self.crash_after_commit or (
                 FAULT[0] == "before_launch"
@@ -448,6 +449,19 @@ class RunExecution:
             self.to_launch.append((n, n.seq, True))
         if now - self.last_beat >= HEARTBEAT_S:
             self.heartbeat(now)
+
+    def _fence(self, conn: Any) -> None:
+        """Write only while this process still owns the run, renewing the lease as we go.
+
+        A worker that stalled past its lease (a long GC pause, a frozen VM) may
+        have been replaced; its late commit would then race the new owner's.
+        Checking the owner in the same transaction as the writes fences it out.
+        """
+        done = conn.execute(update(runs).where(
+            runs.c.id == self.state.run_id, runs.c.owner == self.state.owner
+        ).values(lease_until=time.time() + LEASE_S)).rowcount
+        if not done:
+            raise RunBusy(f"run '{self.state.run_id}' was taken over by another process")
 
     def heartbeat(self, now: float) -> None:
         self.last_beat = now
