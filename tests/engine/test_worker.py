@@ -442,7 +442,7 @@ def test_a_store_outage_loses_nothing(tmp_path: Path,
                                       stores: Callable[[str], RunStore]) -> None:
     """PostgreSQL stops under a running worker: it says so in one line, keeps trying,
     and finishes the run it was executing once the database is back."""
-    from conftest import PostgresServer
+    from tests.conftest import PostgresServer
 
     server = PostgresServer()
     try:
