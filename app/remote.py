@@ -444,21 +444,28 @@ class RemoteActions(QObject):
         self._open_login(conn.server_url, conn.username, again=True)
 
     def log_out(self) -> None:
-        """Revoke the session on the server, delete the keyring entry, go back to Local."""
+        """Revoke the session on the server, delete the keyring entry, go back to Local.
+
+        The revocation is a request to the server: it runs off the GUI thread.
+        """
         conn = self.connection
         if conn is None:
             return
-        revoked = conn.log_out()
+        self.logout_action.setEnabled(False)
+        self.window.say(f"Logging out of {conn.server_url}…")
 
-        def switched(_ok: bool) -> None:
-            if revoked:
-                self.window.say(f"Logged out of {conn.server_url}.")
-            else:
-                self.window.say(f"Logged out here, but {conn.server_url} could not confirm it "
-                                "revoked the session; the stored token is deleted all the "
-                                "same.")
+        def revoked_then_switch(revoked: Any, _error: str) -> None:
+            def switched(_ok: bool) -> None:
+                if revoked:
+                    self.window.say(f"Logged out of {conn.server_url}.")
+                else:
+                    self.window.say(f"Logged out here, but {conn.server_url} could not confirm "
+                                    "it revoked the session; the stored token is deleted all "
+                                    "the same.")
 
-        self.window.switch_profile(Profile("Local").name, switched)
+            self.window.switch_profile(Profile("Local").name, switched)
+
+        self.window.background.call(conn.log_out, revoked_then_switch)
 
     # -- flows ----------------------------------------------------------------------------------
     def open_deployed(self) -> None:
