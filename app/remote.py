@@ -503,22 +503,36 @@ class RemoteActions(QObject):
         self.window.say(f"Opened {chosen['name']} version {chosen['version']} from the server.")
 
     def deploy(self) -> None:
+        """Deploy the open flow (a copy of it as it is now), off the GUI thread."""
         conn = self.connection
         if conn is None:
             return
-        flow = self.window.editor.flow
-        try:
-            name, version = conn.store.deploy(flow)
-        except DeployRefused as exc:
+        flow = self.window.editor.flow.copy()
+        self.deploy_action.setEnabled(False)
+        self.window.say(f"Deploying {flow.name}…")
+
+        def work() -> tuple[str, int] | DeployRefused:
+            try:
+                return conn.store.deploy(flow)
+            except DeployRefused as exc:
+                return exc
+
+        self.window.background.call(work, self._deployed)
+
+    def _deployed(self, result: Any, error: str) -> None:
+        self.deploy_action.setEnabled(True)
+        self.apply_roles()
+        if isinstance(result, DeployRefused):
             lines = [p.get("message", str(p)) if isinstance(p, dict) else str(p)
-                     for p in exc.problems] or [str(exc)]
+                     for p in result.problems] or [str(result)]
             self._box("The server refused the flow",
-                      f"{exc}\n\n" + "\n".join(lines[:10]))
-            self.window.say(f"Not deployed: {exc}")
+                      f"{result}\n\n" + "\n".join(lines[:10]))
+            self.window.say(f"Not deployed: {result}")
             return
-        except Exception as exc:  # noqa: BLE001 - one sentence, the flow stays open
-            self.window.say(f"Cannot deploy: {describe_exception(exc)}")
+        if result is None:  # one sentence, the flow stays open
+            self.window.say(f"Cannot deploy: {error}")
             return
+        name, version = result
         self.opened_version = (name, version)
         self.window.say(f"Deployed {name} as version {version}.")
 

