@@ -70,7 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _output_closed()
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
@@ -84,6 +88,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"error: {describe_exception(exc)}", file=sys.stderr)
         return 2
+
+
+def _output_closed() -> int:
+    """The reader of our output went away (``flowdesk runs | head``): end quietly.
+
+    Standard output is pointed at /dev/null so the interpreter's final flush
+    does not complain, and the exit code is the shell's for SIGPIPE.
+    """
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 if __name__ == "__main__":
