@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "resources" / "examples"
+from designer.resources import resource_path
+
+EXAMPLES_DIR = resource_path("examples")
 
 
 def example_files() -> list[tuple[Path, str, str]]:

@@ -15,11 +15,12 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
+from designer.resources import resource_path
 from engine.kinds import KINDS
 
 __all__ = ["ICON_DIR", "icon_path", "kind_color", "kind_icon", "kind_pixmap", "paint_kind_icon"]
 
-ICON_DIR = Path(__file__).resolve().parents[1] / "resources" / "icons"
+ICON_DIR = resource_path("icons")
 _UNKNOWN_COLOR = "#757575"
 
 
