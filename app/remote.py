@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.background import Background
 from app.credentials import TokenVault
 from app.profiles import Connection, Profile, ProfileError
 from engine.client import AuthError, ClientError, ServerClient, normalise_url
-from engine.errors import describe_exception
 from engine.remote_store import DeployRefused, RemoteRunStore
 
 if TYPE_CHECKING:
@@ -226,26 +226,38 @@ class DeployedFlowsDialog(QDialog):
         self.flows.currentTextChanged.connect(self._show_versions)
         self.versions.itemDoubleClicked.connect(lambda _i: self._accept())
         self.chosen: dict[str, Any] | None = None
-        try:
-            for flow in store.list_flows():
-                self.flows.addItem(flow["name"])
-        except Exception as exc:  # noqa: BLE001 - one sentence in the dialog
-            self.status.setText(f"Cannot list the deployed flows: {describe_exception(exc)}")
+        # every read is a request to the server: done off the GUI thread
+        self.background = Background(self)
+        self.status.setText("Reading the deployed flows…")
+        self.background.call(store.list_flows, self._flows_read)
+
+    def _flows_read(self, flows: Any, error: str) -> None:
+        if error:
+            self.status.setText(f"Cannot list the deployed flows: {error}")
+            return
+        self.status.setText("")
+        for flow in flows:
+            self.flows.addItem(flow["name"])
         if self.flows.count():
             self.flows.setCurrentRow(0)
-        elif not self.status.text():
+        else:
             self.status.setText("Nothing is deployed on this server yet.")
 
     def _show_versions(self, name: str) -> None:
         self.versions.clear()
         if not name:
             return
-        try:
-            versions = self.store.flow_versions(name)
-        except Exception as exc:  # noqa: BLE001
-            self.status.setText(f"Cannot list the versions of {name}: "
-                                f"{describe_exception(exc)}")
+        self.background.call(lambda: self.store.flow_versions(name),
+                             lambda versions, error: self._versions_read(name, versions, error))
+
+    def _versions_read(self, name: str, versions: Any, error: str) -> None:
+        current = self.flows.currentItem()
+        if current is None or current.text() != name:
+            return  # another flow was chosen meanwhile
+        if error:
+            self.status.setText(f"Cannot list the versions of {name}: {error}")
             return
+        self.versions.clear()
         for v in reversed(versions):
             who = f" by {v['created_by']}" if v.get("created_by") else ""
             item = QListWidgetItem(f"version {v['version']}{who}")
@@ -259,11 +271,17 @@ class DeployedFlowsDialog(QDialog):
         if not name or item is None:
             self.status.setText("Choose a flow and a version.")
             return
-        try:
-            self.chosen = self.store.get_flow(name, int(item.data(Qt.ItemDataRole.UserRole)))
-        except Exception as exc:  # noqa: BLE001
-            self.status.setText(f"Cannot read {name}: {describe_exception(exc)}")
+        version = int(item.data(Qt.ItemDataRole.UserRole))
+        self.buttons.setEnabled(False)
+        self.background.call(lambda: self.store.get_flow(name, version),
+                             lambda flow, error: self._flow_read(name, flow, error))
+
+    def _flow_read(self, name: str, flow: Any, error: str) -> None:
+        self.buttons.setEnabled(True)
+        if error:
+            self.status.setText(f"Cannot read {name}: {error}")
             return
+        self.chosen = flow
         self.accept()
 
 

@@ -236,6 +236,7 @@ def test_deploy_run_and_monitor_a_remote_run(qtbot, window, live: LiveServer) ->
     flows = window.remote.flows_dialog
     assert flows is not None
     qtbot.waitUntil(flows.isVisible)
+    qtbot.waitUntil(lambda: flows.versions.count() == 1, timeout=20000)  # read in a thread
     assert [flows.flows.item(i).text() for i in range(flows.flows.count())] == ["hello"]
     assert flows.versions.item(0).text() == "version 1 by ada"
     flows.buttons.button(QDialogButtonBox.StandardButton.Open).click()
