@@ -88,7 +88,16 @@ def _parse_pairs(pairs: list[str]) -> dict[str, str]:
 
 
 def _user() -> str:
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+    """Who started or decided: $USER, else the account's name (cron and services set no $USER)."""
+    name = os.environ.get("USER") or os.environ.get("USERNAME")
+    if name:
+        return name
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
 
 
 def run_cmd(args: argparse.Namespace) -> int:
