@@ -41,9 +41,10 @@ def data_dir() -> Path:
 
 
 def default_url() -> str:
+    """$FLOWDESK_STORE (a URL or a SQLite path, as ``--store`` takes), else the data folder."""
     url = os.environ.get("FLOWDESK_STORE")
     if url:
-        return url
+        return url if "://" in url else f"sqlite:///{Path(url).expanduser().resolve()}"
     return f"sqlite:///{data_dir() / 'flowdesk.db'}"
 
 

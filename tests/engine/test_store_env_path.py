@@ -1,0 +1,25 @@
+"""FLOWDESK_STORE takes what --store takes: a URL or a plain path to a SQLite file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HELLO = ROOT / "resources" / "examples" / "hello.flow.json"
+
+
+def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=60)
+
+
+def test_flowdesk_store_may_be_a_plain_path(tmp_path: Path) -> None:
+    env = {**os.environ, "FLOWDESK_STORE": "team.db", "PYTHONPATH": str(ROOT)}
+    ran = _cli("run", str(HELLO), "-i", "who=Ada", env=env, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "team.db").is_file()
+    listed = _cli("runs", "--store", str(tmp_path / "team.db"), env=env, cwd=tmp_path)
+    assert "succeeded" in listed.stdout and "hello" in listed.stdout
