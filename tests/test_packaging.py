@@ -196,3 +196,30 @@ def test_in_the_checkout_the_resources_are_the_top_level_folder() -> None:
     """``pip install -e .`` (old or new) and a bare checkout find resources/ itself."""
     assert resource_path("icons", "start.svg") == ROOT / "resources" / "icons" / "start.svg"
     assert resource_path("examples", "hello.flow.json").is_file()
+
+
+def test_the_desktop_entry_starts_flowdesk_with_its_icon() -> None:
+    """installer/flowdesk.desktop: the keys a Linux menu needs, and the icon it names."""
+    import xml.etree.ElementTree as ElementTree
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    parser.read(ROOT / "installer" / "flowdesk.desktop", encoding="utf-8")
+    entry = parser["Desktop Entry"]
+    assert entry["Type"] == "Application"
+    assert entry["Name"] == "Flowdesk"
+    assert entry["Exec"].split()[0] == "flowdesk"
+    assert "Development" in entry["Categories"].split(";")
+    icon = ROOT / "installer" / f"{entry['Icon']}.svg"
+    root = ElementTree.parse(icon).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert root.get("viewBox") == "0 0 64 64"
+
+
+@pytest.mark.gui
+def test_the_app_icon_renders_in_qt(qapp: object) -> None:
+    from PySide6.QtSvg import QSvgRenderer
+
+    renderer = QSvgRenderer(str(ROOT / "installer" / "flowdesk.svg"))
+    assert renderer.isValid()
+    assert renderer.defaultSize().width() == 64
