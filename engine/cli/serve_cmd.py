@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import socket
 from typing import Any
 
 from engine.cli import CliError, add_store_option
@@ -43,10 +46,12 @@ def serve_cmd(args: argparse.Namespace) -> int:
     url = resolve_url(args.store)
     if args.rotate_key:
         return rotate_key(url)
+    sock = _listen(args.host, args.port)
     try:
         app = create_app(url, worker=not args.no_worker, max_body_bytes=args.max_body,
                          worker_threads=args.worker_threads)
     except (StoreError, KeyConfigError) as exc:
+        sock.close()
         raise CliError(str(exc)) from None
     print(f"flowdesk serve: store {describe(url)}, listening on http://{args.host}:{args.port}"
           f" ({'no worker' if args.no_worker else 'embedded worker'})", flush=True)
@@ -55,8 +60,23 @@ def serve_cmd(args: argparse.Namespace) -> int:
                             forwarded_allow_ips=args.forwarded_allow_ips or None,
                             timeout_graceful_shutdown=5, server_header=False)
     server = uvicorn.Server(config)
-    server.run()
+    server.run(sockets=[sock])
     return 0 if server.started else 2
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the port before anything starts, so a busy port is one sentence, not a log."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror:
+        raise CliError(f"cannot listen on {host}:{port}: no such host address") from None
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
+        hint = ("; another program is using it: stop it or choose another --port"
+                if exc.errno == errno.EADDRINUSE else "")
+        raise CliError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
 
 
 def rotate_key(url: str) -> int:
