@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -141,7 +141,7 @@ def open_engine(url: str | None = None) -> Engine:
     engine = create_store_engine(url)
     try:
         migrate(engine)
-    except OperationalError as exc:
+    except DatabaseError as exc:  # unreachable server, or a file that is not SQLite
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise StoreError(f"cannot open the store {describe(url)}: {reason}") from None

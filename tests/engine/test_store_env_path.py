@@ -23,3 +23,13 @@ def test_flowdesk_store_may_be_a_plain_path(tmp_path: Path) -> None:
     assert (tmp_path / "team.db").is_file()
     listed = _cli("runs", "--store", str(tmp_path / "team.db"), env=env, cwd=tmp_path)
     assert "succeeded" in listed.stdout and "hello" in listed.stdout
+
+
+def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("my shopping list\n")
+    proc = _cli("runs", "--store", str(notes), env=dict(os.environ), cwd=ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr == (f"error: cannot open the store sqlite:///{notes}: "
+                           "file is not a database\n")
+    assert notes.read_text() == "my shopping list\n"  # nothing lost
