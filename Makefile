@@ -23,5 +23,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
+docs-api: $(STAMP)
+	$(PY) -m engine.server.apidoc docs/api-reference.md
+	$(PY) -m engine.schema_gen docs/flow-schema.json
+
 clean:
 	rm -rf $(VENV) .pytest_cache
