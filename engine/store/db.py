@@ -40,6 +40,10 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir("flowdesk", appauthor=False))
 
 
+PG_CONNECT_TIMEOUT = 10
+"""Seconds to wait for a PostgreSQL server to answer, unless the URL or $PGCONNECT_TIMEOUT say."""
+
+
 def default_url() -> str:
     """$FLOWDESK_STORE (a URL or a SQLite path, as ``--store`` takes), else the data folder."""
     url = os.environ.get("FLOWDESK_STORE")
@@ -100,7 +104,10 @@ def create_store_engine(url: str) -> Engine:
         _sqlite_setup(engine)
         return engine
     if u.get_backend_name() == "postgresql":
-        return create_engine(u, pool_size=8, max_overflow=16, pool_pre_ping=True)
+        # A host that accepts the connection but never answers would hang every command.
+        waits = "connect_timeout" in u.query or os.environ.get("PGCONNECT_TIMEOUT")
+        return create_engine(u, pool_size=8, max_overflow=16, pool_pre_ping=True,
+                             connect_args={} if waits else {"connect_timeout": PG_CONNECT_TIMEOUT})
     raise StoreError(f"unsupported store '{describe(url)}': use sqlite:// or "
                      "postgresql+psycopg://")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,18 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
     assert proc.stderr == (f"error: cannot open the store sqlite:///{notes}: "
                            "file is not a database\n")
     assert notes.read_text() == "my shopping list\n"  # nothing lost
+
+
+def test_a_silent_postgresql_host_gives_up_with_one_sentence() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    port = listener.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PGCONNECT_TIMEOUT"}
+    try:
+        proc = _cli("runs", "--store", f"postgresql+psycopg://u:pw@127.0.0.1:{port}/db",
+                    env=env, cwd=ROOT)
+    finally:
+        listener.close()
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: cannot open the store "
+                                  f"postgresql+psycopg://u:***@127.0.0.1:{port}/db: ")
+    assert "timeout" in proc.stderr and proc.stderr.count("\n") == 1
