@@ -230,6 +230,8 @@ def cancel_cmd(args: argparse.Namespace) -> int:
     store = _open(args)
     try:
         doc = _get(store, args.run)
+        if args.node is not None and args.node not in doc["nodes"]:  # a typo, like an unknown run
+            raise CliError(f"run '{args.run}' has no node '{args.node}'", 2)
         try:
             store.request_cancel(args.run, args.node)
         except ValueError as exc:
