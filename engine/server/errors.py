@@ -42,6 +42,9 @@ def _sentence(errors: list[Any]) -> str:
     if not errors:
         return "the request is not valid"
     first = errors[0]
+    if first.get("type") == "json_invalid":  # the same words as POST /flows uses
+        reason = (first.get("ctx") or {}).get("error") or "it cannot be parsed"
+        return f"the body is not valid JSON ({reason})"
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
     msg = str(first.get("msg", "is not valid")).rstrip(".")
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" \
