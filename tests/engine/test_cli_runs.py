@@ -295,7 +295,7 @@ def test_wrong_node_or_run_in_commands_is_one_sentence(tmp_path: Path, sqlite_ur
     assert capsys.readouterr().err.strip() == f"error: run '{run_id}' has no node 'nosuch'"
     assert main(["approve", "feedbeef", "ask", "--store", sqlite_url]) == 2
     assert capsys.readouterr().err.strip() == "error: no run with id 'feedbeef'"
-    assert main(["cancel", run_id, "--node", "nosuch", "--store", sqlite_url]) == 1
+    assert main(["cancel", run_id, "--node", "nosuch", "--store", sqlite_url]) == 2
     assert capsys.readouterr().err.strip() == f"error: run '{run_id}' has no node 'nosuch'"
     assert main(["cancel", run_id, "--node", "start", "--store", sqlite_url]) == 1
     assert capsys.readouterr().err.strip() == "error: node 'start' has already succeeded"
