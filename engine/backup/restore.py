@@ -11,8 +11,6 @@ transaction back, so the store is either fully restored or untouched.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -119,43 +117,21 @@ def _check_fits(manifest: Manifest, where: str) -> None:
             raise BackupError(f"{where} has other columns for the table {name} than this store")
 
 
-def _host_pid(owner: str) -> tuple[str, int] | None:
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    return (host, int(pid)) if pid.isdigit() else None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def live_runs(engine: Engine) -> list[str]:
     """Ids of runs an executor is working on now: ``running`` with a live owner.
 
     An owner is live while its lease has not expired, or, on this host, while
     its process exists (owners are ``host:pid:token``).
     """
+    from engine.runs import owner_alive
+
     now = time.time()
-    host = socket.gethostname()
     with engine.connect() as conn:
         rows = conn.execute(select(runs.c.id, runs.c.owner, runs.c.lease_until)
                             .where(runs.c.status == "running", runs.c.owner.is_not(None))
                             .order_by(runs.c.id)).all()
-    live = []
-    for run_id, owner, lease_until in rows:
-        hp = _host_pid(owner)
-        if hp and hp[0] == host:
-            if _pid_alive(hp[1]):
-                live.append(run_id)
-        elif lease_until is not None and lease_until > now:
-            live.append(run_id)
-    return live
+    return [run_id for run_id, owner, lease_until in rows
+            if owner_alive(owner, lease_until, now)]
 
 
 def pre_restore_name() -> str:
