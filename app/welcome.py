@@ -50,8 +50,13 @@ class WelcomeDialog(QDialog):
         layout.addWidget(intro)
         self.list = QListWidget()
         self.list.setObjectName("exampleList")
+        # Long descriptions wrap instead of hiding behind a horizontal scroll bar.
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setUniformItemSizes(False)
+        self.list.setSpacing(3)
         for path, name, description in example_files():
-            item = QListWidgetItem(f"{name} — {description}" if description else name)
+            item = QListWidgetItem(f"{name}\n{description}" if description else name)
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(str(path))
             self.list.addItem(item)

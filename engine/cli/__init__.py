@@ -63,8 +63,10 @@ def build_parser(extra: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *,
+         extra: Sequence[tuple[str, str]] = ()) -> int:
+    """Run one command; ``extra`` names commands handled before us (listed in --help)."""
+    parser = build_parser(extra)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

@@ -86,7 +86,7 @@ def test_welcome_page_opens_an_example(qtbot, settings: AppSettings, memory_keyr
 
     qtbot.waitUntil(lambda: win.findChild(WelcomeDialog, "welcomeDialog") is not None)
     dialog = win.findChild(WelcomeDialog, "welcomeDialog")
-    names = [dialog.list.item(i).text().split(" — ")[0] for i in range(dialog.list.count())]
+    names = [dialog.list.item(i).text().split("\n")[0] for i in range(dialog.list.count())]
     assert "hello" in names and "approval" in names
     item = dialog.list.item(names.index("hello"))
     rect = dialog.list.visualItemRect(item)
