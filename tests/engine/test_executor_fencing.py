@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from sqlalchemy import select, update
 
 from engine.executor import execute_run
@@ -53,9 +52,3 @@ def test_late_commit_after_a_takeover_is_refused(store_url: str) -> None:
     assert work.status == "running" and work.output != "late"  # nothing written late
     assert owner == "elsewhere:1:new-owner"
     store.engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_threads() -> None:
-    yield
-    assert [t for t in threading.enumerate() if t.name.startswith("flowdesk-")] == []
