@@ -45,6 +45,7 @@ def main() -> None:
     window = MainWindow(settings, show_welcome=False)
     window.resize(1280, 780)
     window.show()
+    wait(app, lambda: window.connection is not None)
     store = window.connection.store
     done = []
     for name, inputs in (("hello.flow.json", {"who": "Ada"}), ("parallel-min.flow.json", {}),
