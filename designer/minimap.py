@@ -3,11 +3,16 @@
 It does not render the scene. It draws one small rectangle per node (in the
 kind's colour) and one line per edge from the items' positions, and only when
 something changed, after a short pause (debounced), into a cached pixmap; a
-drag therefore costs it nothing per frame. Clicking or dragging on the minimap
-centres the main view there.
+drag therefore costs it nothing per frame. The pause has a ceiling: a canvas
+that never goes quiet (a run's status badges, a long drag) would otherwise keep
+pushing the redraw back and leave the minimap blank or stale all along. A newly
+opened flow (the scene was rebuilt) is drawn on the next turn of the event loop.
+Clicking or dragging on the minimap centres the main view there.
 """
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
@@ -18,6 +23,9 @@ from .layout import NODE_H, NODE_W
 from .view import FlowView
 
 __all__ = ["MiniMap"]
+
+DEBOUNCE_MS = 150  # redraw once the scene has been quiet this long...
+MAX_WAIT_MS = 500  # ...but never later than this after the first change
 
 
 class MiniMap(QWidget):
@@ -36,10 +44,10 @@ class MiniMap(QWidget):
         self._world = QRectF()
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
-        self._redraw.setInterval(150)
         self._redraw.timeout.connect(self.refresh)
-        self.scene.changed.connect(lambda _rects: self._redraw.start())
-        self.scene.rebuilt.connect(self._redraw.start)
+        self._deadline = 0.0  # monotonic time by which a pending redraw must happen
+        self.scene.changed.connect(lambda _rects: self._schedule(DEBOUNCE_MS, MAX_WAIT_MS))
+        self.scene.rebuilt.connect(lambda: self._schedule(0, 0))
         view.horizontalScrollBar().valueChanged.connect(self.update)
         view.verticalScrollBar().valueChanged.connect(self.update)
         view.zoomChanged.connect(self.update)
@@ -49,6 +57,16 @@ class MiniMap(QWidget):
         self.refresh()
         if overlay:
             self.show()  # a child made after its parent was shown stays hidden otherwise
+
+    def _schedule(self, delay_ms: int, latest_ms: int) -> None:
+        """Redraw ``delay_ms`` from now, yet never past the pending redraw's deadline."""
+        now = time.monotonic()
+        deadline = now + latest_ms / 1000
+        if self._redraw.isActive():
+            deadline = min(deadline, self._deadline)
+        self._deadline = deadline
+        fire_at = min(now + delay_ms / 1000, deadline)
+        self._redraw.start(max(0, round((fire_at - now) * 1000)))
 
     # -- placement over the view -----------------------------------------------------
     def _place(self) -> None:
