@@ -55,3 +55,25 @@ def test_serve_answers_health_then_stops_on_sigterm(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=30)
     assert f"listening on http://127.0.0.1:{port}" in out
     assert "Application shutdown complete" in err  # graceful, not killed mid-request
+
+
+def test_the_listening_socket_is_tcp_so_replies_are_not_held_back() -> None:
+    """asyncio sets TCP_NODELAY on accepted connections only for IPPROTO_TCP sockets.
+
+    Without it each keep-alive reply (h11 writes head and body apart) waited for the
+    client's delayed ACK, about 40 ms a request.
+    """
+    import socket
+
+    from engine.cli.serve_cmd import _listen
+
+    sock = _listen("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        client = socket.create_connection(sock.getsockname())
+        conn, _ = sock.accept()
+        assert conn.proto == socket.IPPROTO_TCP
+        conn.close()
+        client.close()
+    finally:
+        sock.close()
