@@ -6,7 +6,8 @@ something changed, after a short pause (debounced), into a cached pixmap; a
 drag therefore costs it nothing per frame. The pause has a ceiling: a canvas
 that never goes quiet (a run's status badges, a long drag) would otherwise keep
 pushing the redraw back and leave the minimap blank or stale all along. A newly
-opened flow (the scene was rebuilt) is drawn on the next turn of the event loop.
+opened flow (the scene was rebuilt) is drawn at once, along with the canvas, before
+the problems panel's check starts competing for the interpreter.
 Clicking or dragging on the minimap centres the main view there.
 """
 
@@ -47,7 +48,7 @@ class MiniMap(QWidget):
         self._redraw.timeout.connect(self.refresh)
         self._deadline = 0.0  # monotonic time by which a pending redraw must happen
         self.scene.changed.connect(lambda _rects: self._schedule(DEBOUNCE_MS, MAX_WAIT_MS))
-        self.scene.rebuilt.connect(lambda: self._schedule(0, 0))
+        self.scene.rebuilt.connect(self.refresh)  # a new flow: draw it with the canvas
         view.horizontalScrollBar().valueChanged.connect(self.update)
         view.verticalScrollBar().valueChanged.connect(self.update)
         view.zoomChanged.connect(self.update)
