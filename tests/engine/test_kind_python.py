@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 import uuid
@@ -17,6 +16,7 @@ from engine.kinds import implementation
 from engine.kinds.base import NodeContext, NodeFailed
 from engine.kinds.python_kind import execute
 from engine.pyworker import get_pool, shutdown_pool
+from tests.engine.proc_testkit import gone
 
 # A secret that lives only in this (the engine's) process.
 MODULE_SECRET = "flowdesk-test-secret-" + uuid.uuid4().hex
@@ -27,25 +27,6 @@ SCOPE = {
     "nodes": {"fetch": {"status": "succeeded", "output": {"status": 200, "json": {"n": 4}}}},
     "run": {"id": "run-7"},
 }
-
-
-def gone(pid: int, within_s: float = 2.0) -> bool:
-    """The process no longer runs: it does not exist, or is a zombie nobody reaped yet."""
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            if stat[stat.rfind(")") + 2:].split()[0] in ("Z", "X"):
-                return True
-        except OSError:
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
 
 
 def make_ctx(code: str, logs: list[tuple[str, str]] | None = None, attempt: int = 1,

@@ -15,6 +15,7 @@ import pytest
 from engine.kinds import implementation
 from engine.kinds.base import NodeContext, NodeFailed
 from engine.kinds.shell_kind import execute
+from tests.engine.proc_testkit import gone
 
 
 def make_ctx(config: dict[str, Any], logs: list[tuple[str, str]] | None = None,
@@ -33,25 +34,6 @@ def fail(config: dict[str, Any], **kw: Any) -> NodeFailed:
     with pytest.raises(NodeFailed) as info:
         run(config, **kw)
     return info.value
-
-
-def gone(pid: int, within_s: float = 2.0) -> bool:
-    """The process no longer runs: it does not exist, or is a zombie nobody reaped yet."""
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            if stat[stat.rfind(")") + 2:].split()[0] in ("Z", "X"):
-                return True
-        except OSError:
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
 
 
 def test_the_registry_finds_this_module() -> None:

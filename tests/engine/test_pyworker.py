@@ -17,27 +17,9 @@ import pytest
 from engine.procs import child_environment, is_secret_variable
 from engine.pyworker import WorkerPool, configure_pool, get_pool, shutdown_pool
 from engine.pyworker.pool import _size_from_environment
+from tests.engine.proc_testkit import gone
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def gone(pid: int, within_s: float = 3.0) -> bool:
-    """The process no longer runs: it does not exist, or is a zombie nobody reaped yet."""
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            if stat[stat.rfind(")") + 2:].split()[0] in ("Z", "X"):
-                return True
-        except OSError:
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
 
 
 def reaped(pid: int, within_s: float = 3.0) -> bool:
