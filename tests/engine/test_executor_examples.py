@@ -20,13 +20,6 @@ EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[RunStore]:
-    s = RunStore.open(store_url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def status_server() -> Iterator[str]:
     """A real HTTP server answering 200 at /status."""
 

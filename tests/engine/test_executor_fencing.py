@@ -14,8 +14,7 @@ from engine.store.schema import node_states, runs
 from tests.engine.executor_testkit import end, flow, node, start
 
 
-def test_late_commit_after_a_takeover_is_refused(store_url: str) -> None:
-    store = RunStore.open(store_url)
+def test_late_commit_after_a_takeover_is_refused(store: RunStore) -> None:
     f = flow([start(), node("work", "python", config={"code": "import time\ntime.sleep(1.5)\n"
                                                                  "result = 'late'"}), end()],
              ["start>work", "work>end"])
@@ -51,4 +50,3 @@ def test_late_commit_after_a_takeover_is_refused(store_url: str) -> None:
         owner = conn.execute(select(runs.c.owner).where(runs.c.id == run_id)).scalar()
     assert work.status == "running" and work.output != "late"  # nothing written late
     assert owner == "elsewhere:1:new-owner"
-    store.engine.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -25,13 +24,6 @@ from engine.executor import execute_run
 from engine.flowfile import save_flow
 from engine.runs import InputError, RunNotFound, RunStore, check_inputs, parse_inputs
 from engine.store.schema import flows
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[RunStore]:
-    s = RunStore.open(store_url)
-    yield s
-    s.close()
 
 
 def _t(text: str) -> float:

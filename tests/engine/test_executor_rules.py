@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from executor_testkit import (
     Background,
@@ -19,13 +17,6 @@ from executor_testkit import (
 )
 
 from engine.runs import RunStore
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[RunStore]:
-    s = RunStore.open(store_url)
-    yield s
-    s.close()
 
 
 def test_start_set_end_compute_outputs_from_inputs_and_vars(store: RunStore) -> None:
