@@ -47,3 +47,22 @@ def listed(qtbot: Any, monitor: Any) -> Any:
     """Wait until the monitor's run list is read (it is read in a thread); returns it."""
     qtbot.waitUntil(lambda: not monitor.model.loading, timeout=20000)
     return monitor
+
+
+SLOW = {"format": "flowdesk/1", "name": "slow", "nodes": [
+    {"id": "start", "kind": "start"},
+    {"id": "nap", "kind": "delay", "config": {"seconds": 30}},
+    {"id": "end", "kind": "end"}],
+    "edges": [{"from": "start", "to": "nap"}, {"from": "nap", "to": "end"}]}
+
+
+def start_slow_run(window: Any, qtbot: Any) -> str:
+    """Start a 30 s delay run in the window's engine and wait until it is running."""
+    from engine.flowfile import flow_from_dict
+
+    store = window.connection.store
+    run_id = store.create_run(flow_from_dict(SLOW), {})
+    window.bridge.execute(run_id)
+    qtbot.waitUntil(lambda: store.get_run(run_id)["nodes"]["nap"]["status"] == "running",
+                    timeout=10000)
+    return run_id

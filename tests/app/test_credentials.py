@@ -76,25 +76,11 @@ def test_real_secret_service_keeps_the_token() -> None:
 
 def test_weak_backend_is_refused_for_tokens_and_passwords() -> None:
     """One rule: a backend rating itself below 1 keeps neither tokens nor profile passwords."""
-    from keyring.backend import KeyringBackend
-
     from app.profiles import ProfileError, check_keyring
+    from tests.app.conftest import MemoryKeyring
 
-    class WeakKeyring(KeyringBackend):
+    class WeakKeyring(MemoryKeyring):
         priority = 0.5  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.items: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.items.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.items[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.items.pop((service, username), None)
 
     previous = keyring.get_keyring()
     weak = WeakKeyring()

@@ -12,6 +12,7 @@ from app.mainwindow import MainWindow
 from app.settings import AppSettings
 from app.theme import ThemeManager, is_dark
 from tests.app.conftest import EXAMPLES
+from tests.app.helpers import start_slow_run
 
 
 def _menu(window: MainWindow, title: str) -> list[tuple[str, str]]:
@@ -165,18 +166,7 @@ def test_shift_f5_cancels_the_run_started_with_f5(window, qtbot, tmp_path: Path)
 
 
 def test_quitting_with_an_active_run_asks_and_pauses_it(window, qtbot) -> None:  # noqa: ANN001
-    from engine.flowfile import flow_from_dict
-
-    store = window.connection.store
-    run_id = store.create_run(flow_from_dict({
-        "format": "flowdesk/1", "name": "slow", "nodes": [
-            {"id": "start", "kind": "start"},
-            {"id": "nap", "kind": "delay", "config": {"seconds": 30}},
-            {"id": "end", "kind": "end"}],
-        "edges": [{"from": "start", "to": "nap"}, {"from": "nap", "to": "end"}]}), {})
-    window.bridge.execute(run_id)
-    qtbot.waitUntil(lambda: store.get_run(run_id)["nodes"]["nap"]["status"] == "running",
-                    timeout=10000)
+    run_id = start_slow_run(window, qtbot)
     asked: list[int] = []
     window.confirm_close_with_runs = lambda n: asked.append(n) or False
     assert not window.close()

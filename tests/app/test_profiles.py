@@ -12,7 +12,7 @@ from app.profiles import ProfileBook, ProfileError, make_profile
 from app.profiles_dialog import ProfilesDialog
 from app.settings import AppSettings, settings_path
 from engine.runs import RunStore
-from tests.app.helpers import listed, seed_runs, switch
+from tests.app.helpers import listed, seed_runs, start_slow_run, switch
 
 
 def test_postgres_password_goes_to_keyring_not_settings(qtbot, settings: AppSettings,
@@ -189,18 +189,7 @@ def test_renaming_and_removing_a_profile_moves_and_drops_its_password(
 
 def test_switching_pauses_runs_and_switching_back_resumes_them(window, qtbot, tmp_path: Path,
                                                               memory_keyring) -> None:  # noqa: ANN001
-    from engine.flowfile import flow_from_dict
-
-    store = window.connection.store
-    run_id = store.create_run(flow_from_dict({
-        "format": "flowdesk/1", "name": "slow", "nodes": [
-            {"id": "start", "kind": "start"},
-            {"id": "nap", "kind": "delay", "config": {"seconds": 30}},
-            {"id": "end", "kind": "end"}],
-        "edges": [{"from": "start", "to": "nap"}, {"from": "nap", "to": "end"}]}), {})
-    window.bridge.execute(run_id)
-    qtbot.waitUntil(lambda: store.get_run(run_id)["nodes"]["nap"]["status"] == "running",
-                    timeout=10000)
+    run_id = start_slow_run(window, qtbot)
     other, _ = make_profile("scratch", "sqlite", str(tmp_path / "scratch.db"))
     window.profiles.save(other)
     assert switch(window, qtbot, "scratch")
